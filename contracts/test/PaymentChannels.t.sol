@@ -141,25 +141,12 @@ contract PaymentChannelsOpenTest is ChannelsFixture {
 }
 
 contract PaymentChannelsPermitTest is ChannelsFixture {
-    bytes32 private constant PERMIT_TYPEHASH =
-        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
     uint256 private constant PERMIT_LIFETIME = 1 days;
 
     function setUp() public override {
         super.setUp();
         vm.prank(payer);
         tusd.approve(address(channels), 0); // permit is the only approval
-    }
-
-    function _signPermit(uint256 key, address owner, uint256 value, uint256 deadline)
-        internal
-        view
-        returns (uint8 v, bytes32 r, bytes32 s)
-    {
-        bytes32 structHash =
-            keccak256(abi.encode(PERMIT_TYPEHASH, owner, address(channels), value, tusd.nonces(owner), deadline));
-        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", tusd.DOMAIN_SEPARATOR(), structHash));
-        return vm.sign(key, digest);
     }
 
     function test_OpenWithPermit_Opens() public {

@@ -16,6 +16,7 @@ contract ChannelsHandler is CommonBase {
     uint256 public constant MAX_DEPOSIT_ETH = 100 ether;
     uint256 public constant MAX_DEPOSIT_TUSD = 1_000_000e6;
     uint256 public constant MAX_WARP = 2 hours;
+    uint256 public constant MAX_OVERCLAIM = 1 ether;
 
     address internal constant NATIVE = address(0);
 
@@ -108,10 +109,8 @@ contract ChannelsHandler is CommonBase {
         (bool ok, bytes32 id, PaymentChannels.Channel memory c) = _pick(idSeed);
         if (!ok || c.closed) return;
         uint256 amount = highestVoucher[id] + bound(increase, 1, uint256(c.deposit));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_keyOf(c.signer), channels.hashVoucher(id, amount));
         highestVoucher[id] = amount;
-        _voucherR[id] = r;
-        _voucherVs[id] = bytes32(uint256(s) | (uint256(v - 27) << 255));
+        (_voucherR[id], _voucherVs[id]) = _sign(c.signer, id, amount);
         ++calls["signVoucher"];
     }
 
@@ -149,12 +148,52 @@ contract ChannelsHandler is CommonBase {
         channels.claimMany(batch);
         for (uint256 i; i < n; ++i) {
             bytes32 id = batch[i].channelId;
-            uint256 delta = batch[i].amount - ghostChannelClaimed[id];
-            ghostChannelClaimed[id] = batch[i].amount;
-            ghostClaimed[channels.getChannel(id).asset] += delta;
+            _book(id, channels.getChannel(id).asset, batch[i].amount);
         }
         ++calls["claimMany"];
         calls["claimed channels"] += n;
+    }
+
+    /// @dev The provider tries to take more than it may: above the deposit
+    /// (with a voucher the signer really signed for that much), above the
+    /// latest voucher, or anything once the channel is closed and refunded.
+    /// The contract must refuse; if it ever does not, the claim is booked
+    /// like any other so the invariants see it.
+    function overclaim(uint256 idSeed, uint256 extra, bool aboveVoucher) external {
+        (bool ok, bytes32 id, PaymentChannels.Channel memory c) = _pick(idSeed);
+        if (!ok) return;
+        extra = bound(extra, 1, MAX_OVERCLAIM);
+        uint256 voucher;
+        uint256 amount;
+        bytes32 r;
+        bytes32 vs;
+        if (c.closed) {
+            if (c.deposit == c.claimed) return;
+            amount = uint256(c.claimed) + bound(extra, 1, uint256(c.deposit) - c.claimed);
+            voucher = amount;
+            (r, vs) = _sign(c.signer, id, voucher);
+            if (voucher > highestVoucher[id]) (highestVoucher[id], _voucherR[id], _voucherVs[id]) = (voucher, r, vs);
+        } else if (aboveVoucher) {
+            voucher = highestVoucher[id];
+            if (voucher == 0) return;
+            amount = voucher + extra;
+            (r, vs) = (_voucherR[id], _voucherVs[id]);
+        } else {
+            amount = uint256(c.deposit) + extra;
+            voucher = amount;
+            (r, vs) = _sign(c.signer, id, voucher);
+            if (voucher > highestVoucher[id]) (highestVoucher[id], _voucherR[id], _voucherVs[id]) = (voucher, r, vs);
+        }
+        PaymentChannels.Claim[] memory batch = new PaymentChannels.Claim[](1);
+        batch[0] = PaymentChannels.Claim(id, voucher, amount, bytes32(0), r, vs);
+
+        vm.prank(c.provider);
+        try channels.claimMany(batch) {
+            _book(id, c.asset, amount);
+            ++calls["overclaim accepted"];
+        } catch {
+            ++calls["overclaim refused"];
+        }
     }
 
     function requestWithdrawal(uint256 idSeed) external {
@@ -190,6 +229,18 @@ contract ChannelsHandler is CommonBase {
         id = ids[seed % ids.length];
         c = channels.getChannel(id);
         ok = true;
+    }
+
+    /// @dev Signs Voucher(id, amount) with the channel signer's key, compact.
+    function _sign(address signer, bytes32 id, uint256 amount) private view returns (bytes32 r, bytes32 vs) {
+        (uint8 v, bytes32 r_, bytes32 s) = vm.sign(_keyOf(signer), channels.hashVoucher(id, amount));
+        (r, vs) = (r_, bytes32(uint256(s) | (uint256(v - 27) << 255)));
+    }
+
+    /// @dev Records a successful claim raising `id`'s total to `amount`.
+    function _book(bytes32 id, address asset, uint256 amount) private {
+        ghostClaimed[asset] += amount - ghostChannelClaimed[id];
+        ghostChannelClaimed[id] = amount;
     }
 
     function _inBatch(PaymentChannels.Claim[] memory batch, uint256 n, bytes32 id) private pure returns (bool) {

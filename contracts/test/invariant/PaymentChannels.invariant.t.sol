@@ -23,7 +23,7 @@ contract PaymentChannelsInvariantTest is Test {
         handler = new ChannelsHandler(channels, tusd);
         tusd.transferOwnership(address(handler));
 
-        bytes4[] memory selectors = new bytes4[](7);
+        bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = ChannelsHandler.open.selector;
         selectors[1] = ChannelsHandler.topUp.selector;
         selectors[2] = ChannelsHandler.signVoucher.selector;
@@ -31,6 +31,7 @@ contract PaymentChannelsInvariantTest is Test {
         selectors[4] = ChannelsHandler.requestWithdrawal.selector;
         selectors[5] = ChannelsHandler.finalizeWithdrawal.selector;
         selectors[6] = ChannelsHandler.warp.selector;
+        selectors[7] = ChannelsHandler.overclaim.selector;
         targetContract(address(handler));
         targetSelector(address(handler), selectors);
     }
@@ -64,6 +65,11 @@ contract PaymentChannelsInvariantTest is Test {
         }
     }
 
+    /// No claim above the deposit or above the latest voucher ever went through.
+    function invariant_OverclaimsAreRefused() public view {
+        vm.assertEq(handler.calls("overclaim accepted"), 0, "overclaim accepted");
+    }
+
     /// What providers hold is exactly what was claimed (they start empty).
     function invariant_ProvidersHoldExactlyTheClaims() public view {
         uint256 eth;
@@ -85,5 +91,6 @@ contract PaymentChannelsInvariantTest is Test {
         log("channels claimed", handler.calls("claimed channels"));
         log("withdrawals requested", handler.calls("requestWithdrawal"));
         log("withdrawals finalized", handler.calls("finalizeWithdrawal"));
+        log("overclaims refused", handler.calls("overclaim refused"));
     }
 }

@@ -137,6 +137,24 @@ abstract contract ChannelsFixture is Test {
         channels.claimMany(b);
     }
 
+    // ---------------------------------------------------------------- permit
+
+    bytes32 internal constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+
+    /// @dev An EIP-2612 permit for TestUSD letting PaymentChannels spend
+    /// `value` of `owner`'s tokens, signed with `key`.
+    function _signPermit(uint256 key, address owner, uint256 value, uint256 deadline)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, owner, address(channels), value, tusd.nonces(owner), deadline));
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", tusd.DOMAIN_SEPARATOR(), structHash));
+        return vm.sign(key, digest);
+    }
+
     // ------------------------------------------------------------ withdrawal
 
     function _requestWithdrawal(bytes32 id) internal {

@@ -6,6 +6,14 @@ pragma solidity ^0.8.24;
 /// years-old copy that does not compile on its own). Every declaration matches
 /// the cheatcode forge 1.x implements at the address below.
 interface Vm {
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
     // ------------------------------------------------------------ environment
     function warp(uint256 newTimestamp) external;
     function chainId(uint256 newChainId) external;
@@ -35,6 +43,10 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function signCompact(uint256 privateKey, bytes32 digest) external pure returns (bytes32 r, bytes32 vs);
 
+    function envUint(string calldata name) external view returns (uint256 value);
+    function startBroadcast(uint256 privateKey) external;
+    function stopBroadcast() external;
+
     // ------------------------------------------------------------ artifacts
     function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);
 
@@ -50,6 +62,9 @@ interface Vm {
 
     // ------------------------------------------------------------------- gas
     function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
+    function startSnapshotGas(string calldata group, string calldata name) external;
+    function stopSnapshotGas(string calldata group, string calldata name) external returns (uint256 gasUsed);
+    function lastCallGas() external view returns (Gas memory gas);
     function snapshotValue(string calldata group, string calldata name, uint256 value) external;
 
     // -------------------------------------------------------------- strings
