@@ -19,7 +19,6 @@ interface Vm {
     function chainId(uint256 newChainId) external;
     function deal(address account, uint256 newBalance) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
-    function cool(address target) external;
     function label(address account, string calldata newLabel) external;
     function assume(bool condition) external pure;
 
@@ -43,10 +42,6 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function signCompact(uint256 privateKey, bytes32 digest) external pure returns (bytes32 r, bytes32 vs);
 
-    function envUint(string calldata name) external view returns (uint256 value);
-    function startBroadcast(uint256 privateKey) external;
-    function stopBroadcast() external;
-
     // ------------------------------------------------------------ artifacts
     function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);
 
@@ -61,11 +56,7 @@ interface Vm {
     function parseUint(string calldata stringifiedValue) external pure returns (uint256 parsedValue);
 
     // ------------------------------------------------------------------- gas
-    function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
-    function startSnapshotGas(string calldata group, string calldata name) external;
-    function stopSnapshotGas(string calldata group, string calldata name) external returns (uint256 gasUsed);
     function lastCallGas() external view returns (Gas memory gas);
-    function snapshotValue(string calldata group, string calldata name, uint256 value) external;
 
     // -------------------------------------------------------------- strings
     function toString(uint256 value) external pure returns (string memory);
