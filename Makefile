@@ -1,0 +1,44 @@
+# paynode's one test command is `make test`: it installs what the tests
+# need (the Solidity toolchain from npm) and runs every test there is.
+
+GO        ?= go
+CONTRACTS := contracts
+FORGE     := $(CONTRACTS)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+export ANVIL := $(CURDIR)/$(CONTRACTS)/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+
+.PHONY: all build test deps test-contracts test-go vet generate bench-gas clean
+
+all: build
+
+build:
+	$(GO) build -o bin/paynode ./cmd/paynode
+
+## deps: install forge, anvil, solc-js and OpenZeppelin into contracts/node_modules
+deps: $(CONTRACTS)/node_modules/.package-lock.json
+
+$(CONTRACTS)/node_modules/.package-lock.json: $(CONTRACTS)/package.json $(CONTRACTS)/package-lock.json
+	cd $(CONTRACTS) && npm ci --no-audit --no-fund
+
+## test: everything CI runs
+test: deps vet test-contracts test-go
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+test-contracts: deps
+	cd $(CONTRACTS) && ./node_modules/@foundry-rs/forge-linux-amd64/bin/forge test
+
+test-go: deps
+	$(GO) test -timeout 20m ./...
+
+## generate: rebuild the Go bindings after a contract change
+generate: deps
+	$(GO) generate ./contracts/...
+
+## bench-gas: the settlement gas table of docs/benchmarks.md
+bench-gas: deps
+	cd $(CONTRACTS) && ./node_modules/@foundry-rs/forge-linux-amd64/bin/forge test --isolate --match-contract SettlementGas -vv
+
+clean:
+	rm -rf bin $(CONTRACTS)/out $(CONTRACTS)/cache

@@ -1,0 +1,135 @@
+// Command paynode is the one binary of paynode: the provider node, the dev
+// chain, deployment, workers and the agent's tools. main only wires the
+// packages together; each subcommand lives in its own file.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	os.Exit(m.Exit(m.Run(ctx, os.Args[1:])))
+}
+
+// Main runs paynode's commands; its writers are swapped in tests.
+type Main struct {
+	Stdout io.Writer // data: what --json prints, what scripts parse
+	Stderr io.Writer // progress and errors, for people
+}
+
+// command is one subcommand: its one-line summary and its runner.
+type command struct {
+	summary string
+	run     func(m *Main, ctx context.Context, args []string) error
+}
+
+var commands = map[string]command{
+	"chain":  {"run a local dev chain with paynode's contracts deployed", (*Main).runChain},
+	"deploy": {"deploy paynode's contracts onto any EVM chain", (*Main).runDeploy},
+}
+
+// errUsage marks an error in how the command was called; it exits 2.
+var errUsage = errors.New("usage")
+
+// usageError wraps a message so that it exits 2, like a flag error.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// Run runs the subcommand named by args[0].
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		m.usage()
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		m.usage()
+		return usageError("unknown command %q", args[0])
+	}
+	if err := c.run(m, ctx, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("paynode %s: %w", args[0], err)
+	}
+	return nil
+}
+
+// Exit prints err on one line and returns the process exit code: 0 on
+// success, 2 for a usage error, 1 for anything else.
+func (m *Main) Exit(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		if msg := strings.TrimPrefix(err.Error(), "usage: "); msg != "usage" {
+			fmt.Fprintln(m.Stderr, "error:", strings.Replace(msg, ": usage: ", ": ", 1))
+		}
+		return 2
+	default:
+		fmt.Fprintln(m.Stderr, "error:", err)
+		return 1
+	}
+}
+
+func (m *Main) usage() {
+	fmt.Fprint(m.Stderr, `paynode: pay per job, on chain, for the compute AI agents use.
+
+Usage: paynode <command> [flags]
+
+Commands:
+`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(m.Stderr, "  %-8s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprint(m.Stderr, `
+Run 'paynode <command> --help' for a command's flags and examples.
+`)
+}
+
+// newFlagSet returns a FlagSet whose --help prints the summary, usage line,
+// flags and examples of a command to stderr.
+func (m *Main) newFlagSet(name, usage, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet("paynode "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: paynode %s %s\n\n%s\n\nFlags:\n", name, usage, strings.TrimSpace(help))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and turns flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
