@@ -2,6 +2,7 @@ package chainwatch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -583,21 +584,11 @@ func (w *Watcher) filter(ctx context.Context, from, to uint64) ([]types.Log, err
 	}
 	slices.SortStableFunc(all, func(a, b types.Log) int {
 		if a.BlockNumber != b.BlockNumber {
-			return cmpUint(a.BlockNumber, b.BlockNumber)
+			return cmp.Compare(a.BlockNumber, b.BlockNumber)
 		}
-		return cmpUint(uint64(a.Index), uint64(b.Index))
+		return cmp.Compare(a.Index, b.Index)
 	})
 	return all, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // apply applies logs, sorted by position, and moves the cursor to cur.
