@@ -24,7 +24,7 @@ type DeployBackend interface {
 	bind.ContractBackend
 	ChainID(ctx context.Context) (*big.Int, error)
 	BalanceAt(ctx context.Context, account common.Address, block *big.Int) (*big.Int, error)
-	TransactionReceipt(ctx context.Context, txHash common.Hash) (*types.Receipt, error)
+	contracts.ReceiptReader
 }
 
 // DefaultWithdrawalDelay is PaymentChannels' withdrawal delay unless told
