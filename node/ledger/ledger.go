@@ -237,6 +237,14 @@ type ReserveOp struct {
 	// min(voucher amount, deposit) to make the check and the reservation
 	// one atomic step, so concurrent jobs cannot over-commit a channel.
 	Limit *big.Int
+	// Cap, when non-nil, bounds the channel by its highest voucher:
+	// unless Charged + Reserved + Job.MaxCost ≤ min(Cap, the greater of
+	// Voucher.Amount and the voucher stored) the reserve fails with
+	// ErrInsufficient and changes nothing. Pass the deposit. Vouchers are
+	// cumulative, so the highest one the channel has given covers every
+	// job up to it: a job whose own voucher was overtaken by a later job's
+	// (the two reached the node out of order) is still paid for.
+	Cap *big.Int
 }
 
 // ChargeOp charges a reserved job its actual cost and records its receipt.

@@ -38,6 +38,8 @@ func (s *Store) Reserve(ctx context.Context, req ledger.ReserveOp) (*ledger.Job,
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "voucher amount %v", req.Voucher.Amount)
 	case req.Limit != nil && !ledger.CheckAmount(req.Limit):
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "limit %v", req.Limit)
+	case req.Cap != nil && !ledger.CheckAmount(req.Cap):
+		return nil, ledger.Errorf(name, ledger.ErrInvalid, "cap %v", req.Cap)
 	}
 	created := in.Created
 	if created.IsZero() {
@@ -59,22 +61,25 @@ func (s *Store) Reserve(ctx context.Context, req ledger.ReserveOp) (*ledger.Job,
 	if req.Voucher.Amount != nil {
 		voucher = &ledger.Voucher{Amount: cloneInt(req.Voucher.Amount), Signature: bytes.Clone(req.Voucher.Signature)}
 	}
-	var limit *big.Int
+	var limit, capAmount *big.Int
 	if req.Limit != nil {
 		limit = cloneInt(req.Limit)
+	}
+	if req.Cap != nil {
+		capAmount = cloneInt(req.Cap)
 	}
 	jv, err := encodeJob(&jobRecord{Job: job})
 	if err != nil {
 		return nil, &ledger.Error{Op: name, Err: err}
 	}
 	res, err := s.submit(ctx, &op{name: name, apply: func(w *wtx) (any, error) {
-		return applyReserve(w, &job, jv, voucher, limit)
+		return applyReserve(w, &job, jv, voucher, limit, capAmount)
 	}})
 	j, _ := res.(*ledger.Job)
 	return j, err
 }
 
-func applyReserve(w *wtx, job *ledger.Job, jv []byte, voucher *ledger.Voucher, limit *big.Int) (any, error) {
+func applyReserve(w *wtx, job *ledger.Job, jv []byte, voucher *ledger.Voucher, limit, capAmount *big.Int) (any, error) {
 	const name = "reserve"
 	key := jobKey(job.ChannelID, job.ID)
 	jobs := w.jobs
@@ -95,6 +100,20 @@ func applyReserve(w *wtx, job *ledger.Job, jv []byte, voucher *ledger.Voucher, l
 			return nil, ledger.Errorf(name, ledger.ErrInsufficient,
 				"channel %s: charged %s + reserved %s with this job's max cost %s > limit %s",
 				job.ChannelID, ch.Charged, new(big.Int).Sub(ch.Reserved, job.MaxCost), job.MaxCost, limit)
+		}
+	}
+	if capAmount != nil {
+		highest := ch.Voucher.Amount
+		if voucher != nil && voucher.Amount.Cmp(highest) > 0 {
+			highest = voucher.Amount
+		}
+		if highest.Cmp(capAmount) > 0 {
+			highest = capAmount
+		}
+		if owed := new(big.Int).Add(ch.Charged, ch.Reserved); owed.Cmp(highest) > 0 {
+			return nil, ledger.Errorf(name, ledger.ErrInsufficient,
+				"channel %s: charged %s + reserved %s with this job's max cost %s > %s (highest voucher within the cap)",
+				job.ChannelID, ch.Charged, new(big.Int).Sub(ch.Reserved, job.MaxCost), job.MaxCost, highest)
 		}
 	}
 	if voucher != nil && voucher.Amount.Cmp(ch.Voucher.Amount) > 0 {

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"ReserveExisting", testReserveExisting},
 		{"ReserveInvalid", testReserveInvalid},
 		{"ReserveLimit", testReserveLimit},
+		{"ReserveCapHighestVoucher", testReserveCapHighestVoucher},
 		{"VoucherNeverLowers", testVoucherNeverLowers},
 		{"Charge", testCharge},
 		{"ChargeErrors", testChargeErrors},
@@ -388,6 +389,41 @@ func testReserveLimit(t *testing.T, l ledger.Ledger) {
 	}
 	if _, err := l.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: "d", MaxCost: n(40)}, Limit: n(100)}); err != nil {
 		t.Fatalf("reserve after release: %v", err)
+	}
+}
+
+func testReserveCapHighestVoucher(t *testing.T, l ledger.Ledger) {
+	ctx := t.Context()
+	ch := Chan(1)
+	op := func(id string, maxCost, voucher, capAmount int64) ledger.ReserveOp {
+		return ledger.ReserveOp{
+			Job:     ledger.Job{ChannelID: ch, ID: id, MaxCost: n(maxCost)},
+			Voucher: ledger.Voucher{Amount: n(voucher), Signature: fakeSig(id)},
+			Cap:     n(capAmount),
+		}
+	}
+	// The later job's voucher (100) arrives first and covers both jobs.
+	if _, err := l.Reserve(ctx, op("second", 60, 100, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	// The earlier job's own voucher (40) covers only itself, but the
+	// stored 100 covers 60 + 40.
+	if _, err := l.Reserve(ctx, op("first", 40, 40, 1000)); err != nil {
+		t.Fatalf("reserve covered by the highest voucher: %v", err)
+	}
+	// Past the highest voucher: refused, nothing stored.
+	before := channel(t, l, ch)
+	_, err := l.Reserve(ctx, op("third", 1, 100, 1000))
+	wantErr(t, "reserve past the highest voucher", err, ledger.ErrInsufficient)
+	wantChannel(t, channel(t, l, ch), before)
+	// A higher voucher is bounded by the cap (the deposit).
+	_, err = l.Reserve(ctx, op("third", 1, 500, 100))
+	wantErr(t, "reserve past the cap", err, ledger.ErrInsufficient)
+	if _, err := l.Reserve(ctx, op("third", 1, 500, 101)); err != nil {
+		t.Fatalf("reserve within a raised cap: %v", err)
+	}
+	if got := channel(t, l, ch).Voucher.Amount; got.Cmp(n(500)) != 0 {
+		t.Fatalf("stored voucher %s, want 500", got)
 	}
 }
 
