@@ -484,6 +484,18 @@ func (s *Settler) finish(ctx context.Context, b *ledger.Batch, last *types.Trans
 			tx, err := s.sign(ctx, b, last)
 			if err != nil {
 				if rev, ok := contracts.DecodeRevert(errors.Unwrap(err)); ok {
+					// The claims revert now. If the nonce was used since
+					// the look above, one of this batch's transactions was
+					// mined in between and its claims are what makes these
+					// revert (ClaimNotIncreasing): look at the receipts
+					// again instead of failing a batch that took effect.
+					mined, nerr := s.chain.NonceAt(ctx, s.from, nil)
+					if nerr != nil {
+						return b, fmt.Errorf("settle: nonce: %w", nerr)
+					}
+					if mined > b.Nonce {
+						continue
+					}
 					return b, s.fail(ctx, b, rev.Error())
 				}
 				return b, err
