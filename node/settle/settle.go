@@ -231,15 +231,20 @@ func (s *Settler) Settle(ctx context.Context) (*ledger.Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("settle: %w", err)
 	}
+	var finished *ledger.Batch
 	for i := range open {
 		b, err := s.finish(ctx, &open[i], nil)
 		if err != nil {
 			return b, err
 		}
+		finished = b
 	}
 	b, tx, err := s.build(ctx)
-	if err != nil || b == nil {
+	if err != nil {
 		return nil, err
+	}
+	if b == nil {
+		return finished, nil
 	}
 	return s.finish(ctx, b, tx)
 }
