@@ -1,7 +1,6 @@
 package testnet_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"math/big"
 	"testing"
@@ -233,26 +232,7 @@ func mustSend(t *testing.T, c chainUnderTest, key *ecdsa.PrivateKey, to *bind.Bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := bind.NewKeyedTransactor(key, chainID)
-	auth.Context = t.Context()
-	auth.Value = value
-	tx, err := bind.Transact(to, auth, data)
-	if err != nil {
-		if rev, ok := contracts.DecodeRevert(err); ok {
-			t.Fatalf("send: %v", rev)
-		}
-		t.Fatalf("send: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	r, err := contracts.WaitMined(ctx, c.client, tx.Hash(), 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != types.ReceiptStatusSuccessful {
-		t.Fatalf("transaction %s reverted", tx.Hash())
-	}
-	return r
+	return testnet.TransactT(t, c.client, chainID, key, to, data, value)
 }
 
 func expectRevert(t *testing.T, c chainUnderTest, from, to common.Address, data []byte, want string) {

@@ -1,7 +1,16 @@
 package testnet
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"math/big"
 	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/paynode/paynode/contracts"
 )
 
 // StartT starts a dev chain for a test and closes it when the test ends. It
@@ -42,4 +51,32 @@ func StartAnvilT(t testing.TB, opts AnvilOptions) *AnvilProcess {
 		}
 	})
 	return a
+}
+
+// TransactT sends data to the contract behind to from key (with value wei
+// when value is set), waits until it is mined and the head has reached its
+// block, and fails t unless it succeeded. A revert fails t with the
+// contract's custom error decoded.
+func TransactT(t testing.TB, client contracts.ReceiptReader, chainID *big.Int, key *ecdsa.PrivateKey, to *bind.BoundContract, data []byte, value *big.Int) *types.Receipt {
+	t.Helper()
+	auth := bind.NewKeyedTransactor(key, chainID)
+	auth.Context = t.Context()
+	auth.Value = value
+	tx, err := bind.Transact(to, auth, data)
+	if err != nil {
+		if rev, ok := contracts.DecodeRevert(err); ok {
+			t.Fatalf("send: %v", rev)
+		}
+		t.Fatalf("send: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	r, err := contracts.WaitMined(ctx, client, tx.Hash(), 5*time.Millisecond)
+	if err != nil {
+		t.Fatalf("wait for %s: %v", tx.Hash(), err)
+	}
+	if r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("transaction %s reverted", tx.Hash())
+	}
+	return r
 }

@@ -70,32 +70,7 @@ func newDevChain(t *testing.T) *devChain {
 
 func (c *devChain) send(t *testing.T, key *ecdsa.PrivateKey, to *bind.BoundContract, data []byte, value *big.Int) *types.Receipt {
 	t.Helper()
-	auth := bind.NewKeyedTransactor(key, c.chain.ChainID())
-	auth.Context = t.Context()
-	auth.Value = value
-	tx, err := bind.Transact(to, auth, data)
-	if err != nil {
-		if rev, ok := contracts.DecodeRevert(err); ok {
-			t.Fatalf("send: %v", rev)
-		}
-		t.Fatalf("send: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	r, err := contracts.WaitMined(ctx, c.client, tx.Hash(), 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != types.ReceiptStatusSuccessful {
-		t.Fatalf("transaction %s reverted", tx.Hash())
-	}
-	// go-ethereum indexes a block's receipts a moment before it makes the
-	// block the head; a call estimated right after could miss its effects.
-	eventually(t, "the receipt's block to be the head", func() bool {
-		n, err := c.client.BlockNumber(t.Context())
-		return err == nil && n >= r.BlockNumber.Uint64()
-	})
-	return r
+	return testnet.TransactT(t, c.client, c.chain.ChainID(), key, to, data, value)
 }
 
 // open opens a channel from the payer to provider and returns its id and

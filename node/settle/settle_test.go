@@ -77,17 +77,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) send(t *testing.T, key *ecdsa.PrivateKey, to *bind.BoundContract, data []byte, value *big.Int) *types.Receipt {
 	t.Helper()
-	auth := bind.NewKeyedTransactor(key, new(big.Int).SetUint64(e.d.ChainID))
-	auth.Context, auth.Value = t.Context(), value
-	tx, err := bind.Transact(to, auth, data)
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	r, err := contracts.WaitMined(t.Context(), e.client, tx.Hash(), 5*time.Millisecond)
-	if err != nil || r.Status != types.ReceiptStatusSuccessful {
-		t.Fatalf("tx %s: %v (status %v)", tx.Hash(), err, r)
-	}
-	return r
+	return testnet.TransactT(t, e.client, new(big.Int).SetUint64(e.d.ChainID), key, to, data, value)
 }
 
 type channel struct {
