@@ -6,7 +6,7 @@ CONTRACTS := contracts
 FORGE     := $(CONTRACTS)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 export ANVIL := $(CURDIR)/$(CONTRACTS)/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: all build test deps test-contracts test-go vet generate bench-gas clean
+.PHONY: all build test deps test-contracts test-go vet fuzz generate bench-gas clean
 
 all: build
 
@@ -20,7 +20,7 @@ $(CONTRACTS)/node_modules/.package-lock.json: $(CONTRACTS)/package.json $(CONTRA
 	cd $(CONTRACTS) && npm ci --no-audit --no-fund
 
 ## test: everything CI runs
-test: deps vet test-contracts test-go
+test: deps vet test-contracts test-go fuzz
 
 vet:
 	$(GO) vet ./...
@@ -31,6 +31,10 @@ test-contracts: deps
 
 test-go: deps
 	$(GO) test -timeout 20m ./...
+
+## fuzz: every Go fuzz target for FUZZTIME (default 5s) each
+fuzz:
+	./scripts/fuzz.sh
 
 ## generate: rebuild the Go bindings after a contract change
 generate: deps

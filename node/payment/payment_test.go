@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -50,7 +51,7 @@ type fixture struct {
 
 var tusd = common.HexToAddress("0x7777")
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	l, err := bolt.Open(t.TempDir(), bolt.Options{NoSync: true})
 	if err != nil {
@@ -407,4 +408,36 @@ func TestConcurrentJobsSums(t *testing.T) {
 	if totalFailed == 0 {
 		t.Fatal("no job failed: the test did not exercise release")
 	}
+}
+
+// FuzzAuthorizeVoucher: whatever bytes and amount a voucher carries, the
+// check never panics, and it accepts only a signature the channel's signer
+// made for exactly that amount.
+func FuzzAuthorizeVoucher(f *testing.F) {
+	fx := newFixture(f)
+	id := common.HexToHash("0xf0")
+	signer := fx.open(id, 1_000_000)
+	good := signVoucher(f, fx.p.Domain(), signer, id, big.NewInt(5*maxCost))
+	f.Add(good.Signature, good.Amount.Bytes(), "job")
+	f.Add(make([]byte, 65), []byte{1}, "x")
+	f.Add([]byte{}, []byte{}, "")
+	n := 0
+	f.Fuzz(func(t *testing.T, sig, amount []byte, job string) {
+		n++
+		v := Voucher{Amount: new(big.Int).SetBytes(amount), Signature: sig}
+		a, err := fx.p.Authorize(t.Context(), fx.request(id, fmt.Sprint(job, n), v))
+		if err != nil {
+			if CodeOf(err) == "" {
+				t.Fatalf("refusal without a code: %v", err)
+			}
+			return
+		}
+		want := signVoucher(t, fx.p.Domain(), signer, id, v.Amount)
+		if !bytes.Equal(sig, want.Signature) {
+			t.Fatalf("accepted a signature the signer did not make: %x for %s", sig, v.Amount)
+		}
+		if err := fx.p.Release(t.Context(), a, "fuzz"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
