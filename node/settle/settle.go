@@ -20,7 +20,7 @@
 //
 // # When
 //
-// A round runs every Interval, when Trigger is called (the payment path
+// A round runs when Run starts, every Interval, when Trigger is called (the payment path
 // calls it once the unclaimed value passes Threshold), when a channel with
 // unclaimed value comes within DeadlineMargin of its withdrawal deadline,
 // and once more when Run's context ends.
@@ -107,6 +107,7 @@ type Settler struct {
 
 // Stats counts what settlement did, for metrics.
 type Stats struct {
+	Rounds                               uint64 // rounds Run has completed
 	Batches, Confirmed, Failed, Replaced uint64
 	ClaimedChannels                      uint64
 	GasUsed                              uint64
@@ -173,7 +174,13 @@ func (s *Settler) Run(ctx context.Context, shutdownTimeout time.Duration) error 
 	s.defaults()
 	tick := time.NewTicker(min(s.Interval, s.PollInterval*5))
 	defer tick.Stop()
-	lastRound := time.Time{}
+	// A round at start finishes what a restart left in flight and claims
+	// what was charged while the node was down.
+	if _, err := s.Settle(ctx); err != nil && ctx.Err() == nil {
+		s.Logger.Warn("settlement round failed", "err", err)
+	}
+	s.count(func(st *Stats) { st.Rounds++ })
+	lastRound := s.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -194,6 +201,7 @@ func (s *Settler) Run(ctx context.Context, shutdownTimeout time.Duration) error 
 		if _, err := s.Settle(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn("settlement round failed", "err", err)
 		}
+		s.count(func(st *Stats) { st.Rounds++ })
 	}
 }
 
