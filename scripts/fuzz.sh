@@ -10,7 +10,11 @@ count=0
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $target ($fuzztime)"
-    go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" >/dev/null
+    if ! out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" 2>&1); then
+      echo "$out"
+      echo "FAIL: $pkg $target; the failing input is under its testdata/fuzz/$target/"
+      exit 1
+    fi
     count=$((count + 1))
   done
 done
