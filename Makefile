@@ -30,7 +30,7 @@ test-contracts: deps
 	cd $(CONTRACTS) && ./node_modules/@foundry-rs/forge-linux-amd64/bin/forge test
 
 test-go: deps
-	$(GO) test -timeout 20m ./...
+	$(GO) test -count=1 -timeout 20m ./...
 
 ## fuzz: every Go fuzz target for FUZZTIME (default 5s) each
 fuzz:
