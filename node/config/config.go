@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/paynode/paynode/contracts"
+	"github.com/paynode/paynode/node/wire"
 )
 
 // Config is the provider node's configuration.
@@ -283,24 +284,17 @@ type kv[T any] struct {
 	v   T
 }
 
-var maxUint256 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
-
 // parseAmount reads a non-negative integer of base units written as a
-// decimal string; money is never a float.
+// decimal string, by the wire's rules for amounts; money is never a float.
 func parseAmount(s string) (*big.Int, error) {
 	if s == "" {
 		return nil, errors.New("must be set (a decimal integer of base units, in quotes)")
 	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return nil, fmt.Errorf("%q is not a decimal integer of base units", s)
-		}
+	a, err := wire.ParseAmount(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an amount of base units: %s", s, strings.ReplaceAll(err.Error(), "\n", ": "))
 	}
-	v, _ := new(big.Int).SetString(s, 10)
-	if v.Cmp(maxUint256) > 0 {
-		return nil, fmt.Errorf("%q is above 2^256-1", s)
-	}
-	return v, nil
+	return a.Big(), nil
 }
 
 // ThresholdAmount is settlement.threshold, nil when unset.

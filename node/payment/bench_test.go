@@ -19,6 +19,7 @@ import (
 	"github.com/paynode/paynode/contracts"
 	"github.com/paynode/paynode/node/chainwatch"
 	"github.com/paynode/paynode/node/ledger/bolt"
+	"github.com/paynode/paynode/node/wire"
 )
 
 // benchInFlight is the number of jobs the benchmarks keep in flight: the
@@ -222,7 +223,7 @@ func BenchmarkSignReceipt(b *testing.B) {
 	key, _ := crypto.GenerateKey()
 	p := New(&contracts.Deployment{ChainID: 1337, PaymentChannels: common.HexToAddress("0xc0ffee")}, key, nil, nil, nil)
 	r := &contracts.Receipt{
-		ChannelID: common.HexToHash("0xa1"), JobID: JobKey("job-1"), Cost: big.NewInt(1076),
+		ChannelID: common.HexToHash("0xa1"), JobID: wire.JobKey("job-1"), Cost: big.NewInt(1076),
 		CumulativeCharged: big.NewInt(1_000_000), InputTokens: 10, OutputTokens: 7,
 		ResultHash: crypto.Keccak256Hash([]byte("output")),
 	}

@@ -29,11 +29,11 @@ import (
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/paynode/paynode/contracts"
 	"github.com/paynode/paynode/node/chainwatch"
 	"github.com/paynode/paynode/node/ledger"
+	"github.com/paynode/paynode/node/wire"
 )
 
 // Channels gives the on-chain state of a channel; *chainwatch.Watcher is
@@ -248,7 +248,7 @@ func (p *Payments) Charge(ctx context.Context, a *Authorization, u Usage, result
 		Cost:      cost,
 		Receipt: ledger.Receipt{Receipt: contracts.Receipt{
 			ChannelID:    a.ChannelID,
-			JobID:        JobKey(a.JobID),
+			JobID:        wire.JobKey(a.JobID),
 			Cost:         cost,
 			InputTokens:  u.InputTokens,
 			OutputTokens: u.OutputTokens,
@@ -295,12 +295,6 @@ func (p *Payments) Recover(ctx context.Context) (int, error) {
 		p.log.Info("released jobs interrupted by a restart", "jobs", len(jobs))
 	}
 	return len(jobs), nil
-}
-
-// JobKey is the bytes32 job id in a receipt: the keccak256 of the agent's
-// job id string, so ids of any form fit the on-chain type.
-func JobKey(id string) common.Hash {
-	return crypto.Keccak256Hash([]byte(id))
 }
 
 func assetName(a common.Address) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/paynode/paynode/node/chainwatch"
 	"github.com/paynode/paynode/node/ledger"
 	"github.com/paynode/paynode/node/ledger/bolt"
+	"github.com/paynode/paynode/node/wire"
 )
 
 // fakeChannels is a Channels with fixed answers.
@@ -129,7 +130,7 @@ func TestAuthorizeChargeReceipt(t *testing.T) {
 	if r.Cost.Int64() != wantCost || r.CumulativeCharged.Int64() != wantCost || r.Seq != 1 {
 		t.Fatalf("receipt cost %s cumulative %s seq %d, want %d", r.Cost, r.CumulativeCharged, r.Seq, wantCost)
 	}
-	if r.JobID != JobKey("job-1") || r.ResultHash != result || r.InputTokens != 10 || r.OutputTokens != 7 {
+	if r.JobID != wire.JobKey("job-1") || r.ResultHash != result || r.InputTokens != 10 || r.OutputTokens != 7 {
 		t.Fatalf("receipt fields %+v", r.Receipt)
 	}
 	digest, _ := f.p.Domain().ReceiptDigest(&r.Receipt)

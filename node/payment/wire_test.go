@@ -31,9 +31,6 @@ func TestCodesMatchWire(t *testing.T) {
 			t.Errorf("%q: retryable %v here, %v on the wire", e.Code, e.Retryable, wc.Retryable())
 		}
 	}
-	if JobKey("job-7") != wire.JobKey("job-7") {
-		t.Error("payment.JobKey and wire.JobKey differ")
-	}
 	if ledger.MaxJobIDLen != wire.MaxJobIDLen {
 		t.Errorf("job id limits differ: ledger %d, wire %d", ledger.MaxJobIDLen, wire.MaxJobIDLen)
 	}

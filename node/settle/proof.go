@@ -47,11 +47,7 @@ func (s *Settler) Proof(ctx context.Context, channelID common.Hash, jobID string
 			if err != nil {
 				return nil, fmt.Errorf("settle: proof: %w", err)
 			}
-			ptrs := make([]*contracts.Receipt, len(rs))
-			for i := range rs {
-				ptrs[i] = &rs[i].Receipt
-			}
-			leaves, err := contracts.ReceiptLeaves(ptrs)
+			leaves, err := contracts.ReceiptLeaves(eip712Receipts(rs))
 			if err != nil {
 				return nil, fmt.Errorf("settle: proof: %w", err)
 			}

@@ -601,9 +601,14 @@ func containsHash(hs []common.Hash, h common.Hash) bool {
 }
 
 func receiptsRoot(rs []ledger.Receipt) (common.Hash, error) {
+	return contracts.ReceiptsRoot(eip712Receipts(rs))
+}
+
+// eip712Receipts points at the EIP-712 part of stored receipts.
+func eip712Receipts(rs []ledger.Receipt) []*contracts.Receipt {
 	ptrs := make([]*contracts.Receipt, len(rs))
 	for i := range rs {
 		ptrs[i] = &rs[i].Receipt
 	}
-	return contracts.ReceiptsRoot(ptrs)
+	return ptrs
 }
