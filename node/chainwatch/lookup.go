@@ -144,19 +144,21 @@ func (w *Watcher) lookup(ctx context.Context, id common.Hash) (Channel, error) {
 	return Channel{}, fmt.Errorf("%w: %s: the watcher is moving; try again", ErrNotConfirmed, id)
 }
 
-// confirmedBlock is the block Lookup reads at: the confirmed head Run saw
-// last (or, without Run, the chain's), and never below the cursor.
+// confirmedBlock is the block Lookup reads at: the chain's confirmed head
+// (head − (confirmations − 1)), never below what Run saw nor the cursor.
 func (w *Watcher) confirmedBlock(ctx context.Context) (uint64, error) {
+	// The chain's head, not only the one Run saw last: Run may be up to a
+	// poll interval behind, and a channel opened in between is confirmed
+	// already (with one confirmation, the head counts). A lookup is a miss
+	// and rate-limited per id, so the extra call is rare.
 	block := w.confirmed.Load()
-	if !w.running.Load() || block == 0 {
-		head, err := w.backend.BlockNumber(ctx)
-		if err != nil {
-			w.rpcErrors.Add(1)
-			return 0, fmt.Errorf("chainwatch: lookup: read head: %w", err)
-		}
-		if head+1 >= w.cfg.confirmations {
-			block = head + 1 - w.cfg.confirmations
-		}
+	head, err := w.backend.BlockNumber(ctx)
+	if err != nil {
+		w.rpcErrors.Add(1)
+		return 0, fmt.Errorf("chainwatch: lookup: read head: %w", err)
+	}
+	if head+1 >= w.cfg.confirmations {
+		block = max(block, head+1-w.cfg.confirmations)
 	}
 	return max(block, w.currentCursor().Number), nil
 }
