@@ -32,7 +32,7 @@ test-contracts: deps
 test-go: deps
 	$(GO) test -count=1 -timeout 20m ./...
 
-## fuzz: every Go fuzz target for FUZZTIME (default 5s) each
+## fuzz: every Go fuzz target for FUZZTIME (default 10000x) each
 fuzz:
 	./scripts/fuzz.sh
 
