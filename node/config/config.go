@@ -71,8 +71,10 @@ type Store struct {
 
 // Workers configures the worker hub.
 type Workers struct {
-	TokenFile string `toml:"token_file"`
-	Builtin   bool   `toml:"builtin"`
+	TokenFile       string `toml:"token_file"`
+	Builtin         bool   `toml:"builtin"`
+	BuiltinCapacity int    `toml:"builtin_capacity"` // jobs the builtin worker runs at once
+	QueueSize       int    `toml:"queue_size"`       // jobs that may wait per model when every worker is busy
 }
 
 // Settlement tunes the claims on chain.
@@ -141,7 +143,7 @@ func Default() Config {
 		},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Store:   Store{Path: "paynode-data"},
-		Workers: Workers{TokenFile: "worker.token", Builtin: true},
+		Workers: Workers{TokenFile: "worker.token", Builtin: true, BuiltinCapacity: 64, QueueSize: 256},
 		Settlement: Settlement{
 			Interval: Duration{time.Minute}, DeadlineMargin: Duration{10 * time.Minute},
 			MaxBatch: 100, ReplaceAfter: Duration{2 * time.Minute},
@@ -223,7 +225,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, f := range []kv[int]{{"api.max_frame_bytes", c.API.MaxFrameBytes}, {"api.max_jobs_per_conn", c.API.MaxJobsPerConn},
-		{"api.max_conns_per_signer", c.API.MaxConnsPerSigner}, {"settlement.max_batch", c.Settlement.MaxBatch}} {
+		{"api.max_conns_per_signer", c.API.MaxConnsPerSigner}, {"settlement.max_batch", c.Settlement.MaxBatch},
+		{"workers.builtin_capacity", c.Workers.BuiltinCapacity}, {"workers.queue_size", c.Workers.QueueSize}} {
 		if f.v <= 0 {
 			bad(f.key, "must be positive")
 		}
