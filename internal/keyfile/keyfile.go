@@ -29,8 +29,13 @@ const maxFileSize = 64 << 10
 // file.
 var ErrNoPassword = errors.New("keystore file needs a password file")
 
+// PasswordEnv is the environment variable a keystore's password is taken
+// from when no password file is named.
+const PasswordEnv = "PAYNODE_KEY_PASSWORD"
+
 // Load reads the private key in path. A keystore JSON file is decrypted with
-// the first line of passwordFile; a hex key file ignores passwordFile.
+// the first line of passwordFile, or with $PAYNODE_KEY_PASSWORD when
+// passwordFile is empty; a hex key file ignores both.
 func Load(path, passwordFile string) (*ecdsa.PrivateKey, error) {
 	data, err := readSmall(path)
 	if err != nil {
@@ -44,11 +49,14 @@ func Load(path, passwordFile string) (*ecdsa.PrivateKey, error) {
 		}
 		return key, nil
 	}
+	var password string
 	if passwordFile == "" {
-		return nil, fmt.Errorf("keyfile: %s: %w", path, ErrNoPassword)
-	}
-	password, err := readPassword(passwordFile)
-	if err != nil {
+		pw, ok := os.LookupEnv(PasswordEnv)
+		if !ok {
+			return nil, fmt.Errorf("keyfile: %s: %w (or set %s)", path, ErrNoPassword, PasswordEnv)
+		}
+		password = pw
+	} else if password, err = readPassword(passwordFile); err != nil {
 		return nil, fmt.Errorf("keyfile: %w", err)
 	}
 	key, err := keystore.DecryptKey(data, password)

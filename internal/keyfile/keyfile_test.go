@@ -125,6 +125,16 @@ func TestLoadKeystore(t *testing.T) {
 			t.Errorf("got %v; want ErrDecrypt naming the file", err)
 		}
 	})
+	t.Run("password from the environment", func(t *testing.T) {
+		t.Setenv(keyfile.PasswordEnv, "correct horse")
+		got, err := keyfile.Load(path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if crypto.PubkeyToAddress(got.PublicKey).Hex() != testAddr {
+			t.Error("decrypted to another key")
+		}
+	})
 	t.Run("no password file", func(t *testing.T) {
 		_, err := keyfile.Load(path, "")
 		if !errors.Is(err, keyfile.ErrNoPassword) || !strings.Contains(err.Error(), path) {
