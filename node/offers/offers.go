@@ -167,15 +167,15 @@ func bigEqual(a, b *big.Int) bool {
 	return a.Cmp(b) == 0
 }
 
-// key is what identifies an offer across restarts: its model and asset.
-type key struct {
+// offerKey is what identifies an offer across restarts: its model and asset.
+type offerKey struct {
 	model string
 	asset common.Address
 }
 
-func (o Offer) key() key { return key{o.Model, o.Asset} }
+func (o Offer) key() offerKey { return offerKey{o.Model, o.Asset} }
 
-func (k key) String() string {
+func (k offerKey) String() string {
 	if k.asset == (common.Address{}) {
 		return fmt.Sprintf("%q/ETH", k.model)
 	}
@@ -211,11 +211,12 @@ type step struct {
 // estimate (a revert names the Solidity error, e.g. EmptyEndpoint()), the
 // fee cap, and that the provider holds enough ETH for every transaction at
 // its fee cap ([ErrNoFunds]). When nothing differs no transaction is sent.
-// New and updated offers go first, deactivations last, so agents never see
-// fewer offers than either config holds.
+// New and updated offers go first, deactivations last, so that an offer
+// being replaced is withdrawn only once its successor is on chain.
 //
-// Transactions are sent one after another, each at the next nonce after
-// PendingNonceAt and each waited for (contracts.WaitMined) before the next.
+// Transactions are sent one after another, the first at the nonce
+// PendingNonceAt gives and each next at the one after, each waited for
+// (contracts.WaitMined) before the next is sent.
 // That is only sound when nothing else sends from key meanwhile: the node
 // runs Sync to completion before its settlement starts. On an error after
 // a transaction was mined, the changes mined so far are returned with it.
@@ -293,7 +294,7 @@ func Sync(ctx context.Context, b Backend, d *contracts.Deployment, key *ecdsa.Pr
 // checkWant refuses what OfferRegistry cannot hold for one provider without
 // ambiguity, and prices that do not fit a uint256.
 func checkWant(want []Offer) error {
-	seen := make(map[key]int, len(want))
+	seen := make(map[offerKey]int, len(want))
 	for i, o := range want {
 		if j, dup := seen[o.key()]; dup {
 			return fmt.Errorf("%w: offers[%d] and offers[%d] are both %s", ErrDuplicate, j, i, o.key())
@@ -309,7 +310,7 @@ func checkWant(want []Offer) error {
 // plan decides what to do with each wanted offer, in the order of want,
 // and then with each active offer on chain that is not wanted, by id.
 func plan(have []Registered, want []Offer) []step {
-	active := map[key][]Registered{}
+	active := map[offerKey][]Registered{}
 	for _, r := range have {
 		if r.Active {
 			active[r.Offer.key()] = append(active[r.Offer.key()], r)
@@ -525,7 +526,7 @@ func registeredID(r *types.Receipt) (*big.Int, error) {
 }
 
 func describe(c Change) string {
-	k := key{c.Model, c.Asset}
+	k := offerKey{c.Model, c.Asset}
 	if c.ID == nil {
 		return fmt.Sprintf("%s %s", c.Action, k)
 	}
