@@ -1,0 +1,282 @@
+// Package nodetest holds what the node's end-to-end tests and benchmarks
+// drive a node with: Agent, a raw agent that speaks the wire protocol with
+// nothing of the agent SDK in between (so a test of the node does not
+// depend on the SDK, and a benchmark measures the node, not a client), and
+// Upstream, an OpenAI-compatible inference server (streaming included)
+// backed by the builtin model.
+package nodetest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/gorilla/websocket"
+
+	"github.com/paynode/paynode/contracts"
+	"github.com/paynode/paynode/node/wire"
+)
+
+// Agent is one agent connection paying from one channel. Jobs may run
+// concurrently: each voucher covers what the channel was charged plus the
+// max cost of every job in flight, this one included, as the protocol
+// asks. It is safe for concurrent use.
+type Agent struct {
+	ChannelID common.Hash
+	Price     contracts.Price
+	Model     string
+
+	key      *ecdsa.PrivateKey
+	conn     *websocket.Conn
+	dec      wire.Decoder
+	domain   *contracts.Domain
+	provider common.Address
+	wmu      sync.Mutex // serializes writes
+
+	mu        sync.Mutex                   // guards what follows
+	committed *big.Int                     // charged + max cost in flight
+	charged   *big.Int                     // Σ receipt costs
+	pending   map[string]chan wire.Message // job id → its messages
+	lastSeq   uint64
+	closed    error
+
+	seq atomic.Uint64
+}
+
+// Dial connects to url, answers the challenge with key and waits for
+// ready. The challenge must name provider.
+func Dial(ctx context.Context, url string, key *ecdsa.PrivateKey, provider common.Address) (*Agent, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	conn, _, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", url, err)
+	}
+	a := &Agent{
+		key: key, conn: conn, dec: wire.Decoder{Direction: wire.NodeToAgent},
+		committed: new(big.Int), charged: new(big.Int), pending: map[string]chan wire.Message{},
+	}
+	if err := a.handshake(ctx, provider); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go a.readLoop()
+	return a, nil
+}
+
+// Charged is the sum of the costs of the receipts the agent holds.
+func (a *Agent) Charged() *big.Int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return new(big.Int).Set(a.charged)
+}
+
+// Domain is the EIP-712 domain the node named in its challenge.
+func (a *Agent) Domain() *contracts.Domain { return a.domain }
+
+func (a *Agent) read() (wire.Message, error) {
+	_, frame, err := a.conn.ReadMessage()
+	if err != nil {
+		return nil, err
+	}
+	return a.dec.Decode(frame)
+}
+
+func (a *Agent) handshake(ctx context.Context, provider common.Address) error {
+	if dl, ok := ctx.Deadline(); ok {
+		a.conn.SetReadDeadline(dl)
+		defer a.conn.SetReadDeadline(time.Time{})
+	}
+	m, err := a.read()
+	if err != nil {
+		return fmt.Errorf("reading the challenge: %w", err)
+	}
+	ch, ok := m.(*wire.Challenge)
+	if !ok {
+		return fmt.Errorf("first frame is %s, not a challenge", m.Type())
+	}
+	if ch.Provider != provider {
+		return fmt.Errorf("challenge names provider %s, want %s", ch.Provider, provider)
+	}
+	a.domain, a.provider = ch.Domain(), ch.Provider
+	hello, err := ch.Answer(a.key)
+	if err != nil {
+		return err
+	}
+	if err := a.Send(hello); err != nil {
+		return err
+	}
+	if m, err = a.read(); err != nil {
+		return fmt.Errorf("reading the answer to hello: %w", err)
+	}
+	if _, ok := m.(*wire.Ready); !ok {
+		return fmt.Errorf("answer to hello: %v", m)
+	}
+	return nil
+}
+
+// Send writes one message.
+func (a *Agent) Send(m wire.Message) error {
+	frame, err := wire.Encode(m)
+	if err != nil {
+		return err
+	}
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	return a.conn.WriteMessage(websocket.TextMessage, frame)
+}
+
+func (a *Agent) readLoop() {
+	for {
+		m, err := a.read()
+		if err != nil {
+			var we *wire.Error
+			if errors.As(err, &we) {
+				continue // a frame this agent cannot read; the job will time out
+			}
+			a.mu.Lock()
+			a.closed = err
+			for id, ch := range a.pending {
+				close(ch)
+				delete(a.pending, id)
+			}
+			a.mu.Unlock()
+			return
+		}
+		jm, ok := m.(wire.JobMessage)
+		if !ok || jm.JobID() == "" {
+			continue
+		}
+		a.mu.Lock()
+		ch := a.pending[jm.JobID()]
+		a.mu.Unlock()
+		if ch != nil {
+			ch <- m
+		}
+	}
+}
+
+// Outcome is how one job ended.
+type Outcome struct {
+	Result *wire.Result // nil when it failed
+	Err    *wire.Error  // nil when it succeeded
+	Chunks []string     // the streamed deltas, when asked for
+}
+
+// Job describes one job; zero fields take defaults.
+type Job struct {
+	ID        string // default: a sequence number
+	Prompt    string
+	MaxTokens uint64 // default 32
+	Stream    bool
+}
+
+// Run submits one job and waits for its end. A job that fails returns an
+// Outcome with Err set and a nil error; the error is for the connection
+// failing or the context ending.
+func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
+	if job.ID == "" {
+		job.ID = "job-" + strconv.FormatUint(a.seq.Add(1), 10)
+	}
+	if job.MaxTokens == 0 {
+		job.MaxTokens = 32
+	}
+	if job.Prompt == "" {
+		job.Prompt = "Say something about " + job.ID
+	}
+	req := wire.ChatRequest{
+		Messages:  []wire.ChatMessage{{Role: "user", Content: job.Prompt}},
+		MaxTokens: job.MaxTokens, Stream: job.Stream,
+	}
+	maxCost := a.Price.Cost(req.InputTokenBound(), job.MaxTokens)
+
+	events := make(chan wire.Message, 64)
+	a.mu.Lock()
+	if a.closed != nil {
+		a.mu.Unlock()
+		return Outcome{}, a.closed
+	}
+	a.committed.Add(a.committed, maxCost)
+	amount := new(big.Int).Set(a.committed)
+	a.pending[job.ID] = events
+	a.mu.Unlock()
+	settled := false
+	defer func() {
+		a.mu.Lock()
+		delete(a.pending, job.ID)
+		if !settled {
+			a.committed.Sub(a.committed, maxCost)
+		}
+		a.mu.Unlock()
+	}()
+
+	digest, err := a.domain.VoucherDigest(&contracts.Voucher{ChannelID: a.ChannelID, CumulativeAmount: amount})
+	if err != nil {
+		return Outcome{}, err
+	}
+	sig, err := contracts.Sign(digest, a.key)
+	if err != nil {
+		return Outcome{}, err
+	}
+	model := a.Model
+	if model == "" {
+		model = "paynode-test-1"
+	}
+	submit := &wire.Submit{
+		ID: job.ID, Model: model, ChannelID: a.ChannelID, Request: req,
+		Voucher: wire.Voucher{Amount: wire.NewAmount(amount), Signature: sig},
+	}
+	if err := a.Send(submit); err != nil {
+		return Outcome{}, err
+	}
+	var out Outcome
+	for {
+		select {
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case m, ok := <-events:
+			if !ok {
+				return out, fmt.Errorf("connection closed with job %s in flight: %w", job.ID, a.closed)
+			}
+			switch m := m.(type) {
+			case *wire.Accepted:
+				if m.MaxCost.Big().Cmp(maxCost) != 0 {
+					return out, fmt.Errorf("job %s: node reserved %s, the agent priced %s", job.ID, m.MaxCost, maxCost)
+				}
+			case *wire.Chunk:
+				out.Chunks = append(out.Chunks, m.Delta)
+			case *wire.Error:
+				out.Err = m
+				return out, nil
+			case *wire.Result:
+				if err := m.Verify(a.domain, a.provider, a.ChannelID); err != nil {
+					return out, fmt.Errorf("job %s: %w", job.ID, err)
+				}
+				if m.Cost.Big().Cmp(maxCost) > 0 {
+					return out, fmt.Errorf("job %s: charged %s above its max cost %s", job.ID, m.Cost, maxCost)
+				}
+				a.mu.Lock()
+				a.committed.Sub(a.committed, maxCost)
+				a.committed.Add(a.committed, m.Cost.Big())
+				a.charged.Add(a.charged, m.Cost.Big())
+				settled = true
+				a.mu.Unlock()
+				out.Result = m
+				return out, nil
+			}
+		}
+	}
+}
+
+// Close closes the connection.
+func (a *Agent) Close() error { return a.conn.Close() }
+
+// Address is the agent's signer address.
+func (a *Agent) Address() common.Address { return crypto.PubkeyToAddress(a.key.PublicKey) }
