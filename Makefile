@@ -5,8 +5,11 @@ GO        ?= go
 CONTRACTS := contracts
 FORGE     := $(CONTRACTS)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 export ANVIL := $(CURDIR)/$(CONTRACTS)/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+# promtool and prometheus come from Debian's prometheus package
+# (scripts/install-prometheus.sh, which .ci/run calls).
+PROMTOOL  ?= promtool
 
-.PHONY: all build test deps test-contracts test-go vet fuzz generate bench-gas clean
+.PHONY: all build test deps test-contracts test-go test-rules vet fuzz generate bench-gas clean
 
 all: build
 
@@ -20,7 +23,7 @@ $(CONTRACTS)/node_modules/.package-lock.json: $(CONTRACTS)/package.json $(CONTRA
 	cd $(CONTRACTS) && npm ci --no-audit --no-fund
 
 ## test: everything CI runs
-test: deps vet test-contracts test-go fuzz
+test: deps vet test-rules test-contracts test-go fuzz
 
 vet:
 	$(GO) vet ./...
@@ -28,6 +31,12 @@ vet:
 
 test-contracts: deps
 	cd $(CONTRACTS) && ./node_modules/@foundry-rs/forge-linux-amd64/bin/forge test
+
+## test-rules: check the Prometheus alert rules and run their unit tests
+test-rules:
+	@command -v $(PROMTOOL) >/dev/null 2>&1 || { echo "test-rules: $(PROMTOOL) not found; install Debian's prometheus package (scripts/install-prometheus.sh, as .ci/run does)" >&2; exit 1; }
+	$(PROMTOOL) check rules metrics/alerts.yml
+	$(PROMTOOL) test rules metrics/alerts_test.yml
 
 test-go: deps
 	$(GO) test -count=1 -timeout 20m ./...
