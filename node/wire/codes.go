@@ -52,7 +52,7 @@ const (
 	CodeUnknownJob    Code = "unknown_job"    // a cancel (or a worker's chunk, done, fail) names no job in flight; nothing happened
 	CodeOverloaded    Code = "overloaded"     // no worker capacity now; see retry_after_ms
 	CodeJobTimeout    Code = "job_timeout"    // the job ran past the node's time limit; not charged
-	CodeCancelled     Code = "cancelled"      // the job was cancelled (by its agent, or its connection closed); not charged
+	CodeCancelled     Code = "cancelled"      // the job was cancelled by its agent; not charged
 	CodeWorkerFailed  Code = "worker_failed"  // the worker failed or went away; not charged
 	CodeUpstreamError Code = "upstream_error" // the worker's inference backend failed; not charged
 	CodeInternal      Code = "internal"       // a bug or unexpected state in the node; not charged
