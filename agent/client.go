@@ -1,0 +1,624 @@
+package agent
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/gorilla/websocket"
+
+	"github.com/paynode/paynode/contracts"
+	"github.com/paynode/paynode/node/wire"
+)
+
+// Config configures a Client: the offer it pays for, the channel it pays
+// from, and the key that signs.
+type Config struct {
+	// Offer is the provider's offer, as Discovery read it: its Endpoint is
+	// dialled, its Provider must be the node's, its Price and MaxTokens
+	// price every job.
+	Offer Offer
+	// Deployment names the chain and PaymentChannels contract; a node
+	// whose challenge names others is refused.
+	Deployment *contracts.Deployment
+	// Signer is the channel's signer, the agent's hot key: it answers the
+	// node's challenge and signs vouchers.
+	Signer *ecdsa.PrivateKey
+	// Channel is the payment channel to the offer's provider, in the
+	// offer's asset, naming Signer.
+	Channel common.Hash
+
+	// Budget, when set, is the mandate every job must pass before it is
+	// signed for; it may be shared by several clients.
+	Budget *Budget
+	// Store, when set, keeps every receipt on disk (fsynced before Submit
+	// returns) and is read back by Dial: charged state survives restarts.
+	Store *Store
+	// TopUp, when set, keeps the channel funded by its policy, checked in
+	// the background after every paid job.
+	TopUp *AutoTopUp
+
+	// Dialer dials the endpoint; default websocket.DefaultDialer.
+	Dialer *websocket.Dialer
+	// Backoff spaces reconnects and retries.
+	Backoff Backoff
+	// Retries is how many times a job is retried after a retryable error
+	// (overloaded, too_many_jobs, shutting_down, worker_failed, …); default
+	// 5, negative for none.
+	Retries int
+	// Reconnects is how many dials in a row may fail before the jobs
+	// waiting on them fail with CodeUnreachable; default 8.
+	Reconnects int
+	// HandshakeTimeout bounds the challenge, hello and ready exchange;
+	// default 10s.
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger
+}
+
+// AutoTopUp is a top-up policy a Client applies by itself. Channels holds
+// the funding key, so only agents trusted with it should set one.
+type AutoTopUp struct {
+	Channels *Channels
+	Policy   TopUpPolicy
+	// OnTopUp, when set, hears of each top-up (amount added) or failure.
+	OnTopUp func(added *big.Int, err error)
+}
+
+// Backoff is an exponential backoff with jitter: the n-th wait is drawn
+// from [d/2, d] with d = Min·2ⁿ capped at Max, and is never shorter than a
+// retry_after_ms the node asked for.
+type Backoff struct {
+	Min time.Duration // default 100ms
+	Max time.Duration // default 5s
+}
+
+func (b Backoff) delay(attempt int, retryAfter time.Duration) time.Duration {
+	lo, hi := b.Min, b.Max
+	if lo <= 0 {
+		lo = 100 * time.Millisecond
+	}
+	if hi <= 0 {
+		hi = 5 * time.Second
+	}
+	d := lo
+	for i := 0; i < attempt && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	d = d/2 + time.Duration(mrand.Int64N(int64(d/2)+1))
+	return max(d, retryAfter)
+}
+
+// Job is one chat completion to pay for.
+type Job struct {
+	// ID is the job id, the idempotency key; empty for a random one.
+	ID       string
+	Messages []wire.ChatMessage
+	// MaxTokens bounds the output; 0 for the offer's MaxTokens. The job is
+	// priced, and its voucher signed, at this bound.
+	MaxTokens   uint64
+	Temperature *float64
+	// OnChunk, when set, asks the node to stream and receives the output
+	// as it comes, in order, from the job's goroutine. After a reconnect a
+	// job that ran again streams only what was not delivered before;
+	// Result.Output is always the whole output.
+	OnChunk func(delta string)
+}
+
+// Result is a paid job's outcome, its receipt verified.
+type Result struct {
+	// ID is the job id the result is for: the job's, or after a retry of
+	// a job that failed once accepted, the id it was retried under.
+	ID     string
+	Output string
+	Usage  wire.Usage
+	// Cost is what the job was charged, MaxCost what it was priced at
+	// before it ran, Voucher the cumulative amount last signed with it.
+	Cost, MaxCost, Voucher *big.Int
+	Receipt                wire.Receipt
+	// Replayed: the node had run the job before (a resubmission after a
+	// lost connection) and sent its result again; nothing was paid twice.
+	// OutputDropped: the node no longer held the output of that earlier
+	// run; Output is empty and only the receipt remains.
+	Replayed, OutputDropped bool
+	// Attempts counts the submissions it took, 1 when the first one did.
+	Attempts int
+}
+
+// Client pays for jobs on one provider's node over one websocket, from one
+// channel. Jobs are pipelined: Submit may be called from many goroutines
+// at once, up to the node's max_jobs_in_flight jobs run together (more
+// wait), and their messages interleave on the connection.
+//
+// Per channel it keeps what the receipts say was charged and the max cost
+// of every job in flight, and signs each voucher for exactly their sum
+// with the new job's max cost. It verifies every receipt; a provider whose
+// receipts do not add up is marked untrusted and paid no more (CodeUntrusted).
+//
+// A dropped connection is dialled again with backoff, and the jobs in
+// flight are submitted again under the same ids: the node's idempotency
+// replays what it finished and runs nothing twice. Use one Client per
+// channel at a time: the vouchers it signs assume it sees every job.
+type Client struct {
+	cfg      Config
+	domain   *contracts.Domain
+	signer   common.Address
+	book     *book
+	log      *slog.Logger
+	closeCh  chan struct{}
+	lifetime context.Context
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu sync.Mutex
+	// guarded by mu:
+	cur       *conn
+	dialing   chan struct{} // closed when the running dial loop ends
+	dialErr   error         // the last dial loop's failure
+	jobs      map[string]*job
+	slots     chan struct{} // one per job running; sized by max_jobs_in_flight
+	closed    bool
+	syncs     []chan syncReply
+	toppingUp bool
+}
+
+// conn is one websocket connection after its handshake.
+type conn struct {
+	ws     *websocket.Conn
+	limits wire.Limits
+	wmu    sync.Mutex    // one writer at a time
+	done   chan struct{} // closed when its reader has returned
+	err    error         // why, set before done is closed
+}
+
+type syncReply struct {
+	ch  *wire.Channel
+	err error
+}
+
+// Dial loads the channel's receipts from cfg.Store (if any), connects to
+// the offer's endpoint and authenticates as cfg.Signer, after checking
+// that the node's challenge names the offer's provider and cfg's chain and
+// contract. A node that names others is refused with CodeWrongNode.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	switch {
+	case cfg.Deployment == nil:
+		return nil, errorf("dial", CodeBadJob, "no deployment")
+	case cfg.Signer == nil:
+		return nil, errorf("dial", CodeBadJob, "no signer key")
+	case cfg.Channel == (common.Hash{}):
+		return nil, errorf("dial", CodeBadJob, "no channel")
+	case cfg.Offer.Provider == (common.Address{}) || cfg.Offer.Price.Validate() != nil || cfg.Offer.MaxTokens == 0:
+		return nil, errorf("dial", CodeBadJob, "the offer has no provider, price or max tokens")
+	}
+	if err := checkEndpoint(cfg.Offer.Endpoint); err != nil {
+		return nil, errorf("dial", CodeBadJob, "%v", err)
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = 5
+	}
+	if cfg.Reconnects <= 0 {
+		cfg.Reconnects = 8
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.Dialer == nil {
+		cfg.Dialer = websocket.DefaultDialer
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	lifetime, stop := context.WithCancel(context.Background())
+	c := &Client{
+		cfg: cfg, domain: cfg.Deployment.Domain(), signer: crypto.PubkeyToAddress(cfg.Signer.PublicKey),
+		book: newBook(cfg.Channel), jobs: map[string]*job{}, closeCh: make(chan struct{}),
+		lifetime: lifetime, stop: stop,
+		log: cfg.Logger.With("component", "agent", "provider", cfg.Offer.Provider, "channel", cfg.Channel),
+	}
+	if err := c.reload(); err != nil {
+		stop()
+		return nil, err
+	}
+	if _, err := c.connect(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// reload reads the channel's receipts back from the store.
+func (c *Client) reload() error {
+	if c.cfg.Store == nil {
+		return nil
+	}
+	recs, err := c.cfg.Store.Load(c.cfg.Channel)
+	if err != nil {
+		return &Error{Op: "dial", Code: CodeBadReceipt, Message: "reload receipts", Err: err}
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.Rejected != "" {
+			c.book.markBad(fmt.Errorf("provider %s sent a receipt that failed: %s", r.Provider, r.Rejected))
+			continue
+		}
+		if r.Provider != c.cfg.Offer.Provider {
+			return errorf("dial", CodeBadReceipt, "receipt store %s holds a receipt of provider %s for a channel of %s", c.cfg.Store.Dir(), r.Provider, c.cfg.Offer.Provider)
+		}
+		if err := r.Receipt.Verify(c.domain, r.Provider); err != nil {
+			return &Error{Op: "dial", Code: CodeBadReceipt, Message: fmt.Sprintf("stored receipt seq %d", r.Receipt.Seq), Err: err}
+		}
+		dup, err := c.book.accept(&r.Receipt)
+		if err != nil {
+			return &Error{Op: "dial", Code: CodeBadReceipt, Message: "stored receipts do not add up", Err: err}
+		}
+		if !dup {
+			c.cfg.Budget.Record(r.Asset, r.Time, r.Receipt.Cost.Big())
+		}
+	}
+	return nil
+}
+
+// Account returns the channel's account as the client holds it.
+func (c *Client) Account() Account { return c.book.account() }
+
+// Committed is what the vouchers signed so far cover: charged per
+// receipts plus the max cost of the jobs in flight.
+func (c *Client) Committed() *big.Int { return c.book.account().Committed }
+
+// Signer is the address of the client's signer key.
+func (c *Client) Signer() common.Address { return c.signer }
+
+// Close ends the connection. Jobs in flight end with CodeClosed; a job
+// the node may have accepted stays counted at its max cost.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.closeCh)
+	c.stop()
+	cur := c.cur
+	c.mu.Unlock()
+	if cur != nil {
+		cur.close()
+	}
+	c.wg.Wait()
+	return nil
+}
+
+func (cn *conn) close() {
+	cn.wmu.Lock()
+	cn.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	cn.wmu.Unlock()
+	cn.ws.Close()
+}
+
+func (cn *conn) alive() bool {
+	select {
+	case <-cn.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (cn *conn) write(m wire.Message) error {
+	b, err := wire.Encode(m)
+	if err != nil {
+		return err
+	}
+	cn.wmu.Lock()
+	defer cn.wmu.Unlock()
+	cn.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return cn.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// connect returns the live connection, dialling one (with backoff) if
+// there is none.
+func (c *Client) connect(ctx context.Context) (*conn, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, errorf("connect", CodeClosed, "the client is closed")
+		}
+		if c.cur != nil && c.cur.alive() {
+			cn := c.cur
+			c.mu.Unlock()
+			return cn, nil
+		}
+		if c.dialing == nil {
+			c.dialing = make(chan struct{})
+			c.dialErr = nil
+			c.wg.Add(1)
+			go c.dialLoop(c.dialing)
+		}
+		wait := c.dialing
+		c.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c.mu.Lock()
+		err := c.dialErr
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *Client) dialLoop(done chan struct{}) {
+	defer c.wg.Done()
+	var err error
+	for attempt := 0; attempt < c.cfg.Reconnects; attempt++ {
+		if attempt > 0 {
+			if !c.sleep(c.cfg.Backoff.delay(attempt-1, retryAfter(err)), nil) {
+				err = errorf("connect", CodeClosed, "the client is closed")
+				break
+			}
+		}
+		var cn *conn
+		cn, err = c.dial()
+		if err == nil {
+			c.mu.Lock()
+			if c.closed {
+				c.mu.Unlock()
+				cn.close()
+				err = errorf("connect", CodeClosed, "the client is closed")
+				break
+			}
+			c.cur = cn
+			if c.slots == nil {
+				c.slots = make(chan struct{}, max(cn.limits.MaxJobsInFlight, 1))
+			}
+			c.dialing = nil
+			c.mu.Unlock()
+			c.wg.Add(1)
+			go c.read(cn)
+			close(done)
+			return
+		}
+		c.log.Warn("connect failed", "endpoint", c.cfg.Offer.Endpoint, "attempt", attempt+1, "err", err)
+		var ae *Error
+		if errors.As(err, &ae) && !ae.Retryable {
+			break
+		}
+	}
+	var ae *Error
+	if !errors.As(err, &ae) {
+		err = &Error{Op: "connect", Code: CodeUnreachable, Message: fmt.Sprintf("%s: %v", c.cfg.Offer.Endpoint, err), Retryable: true, Err: err}
+	}
+	c.mu.Lock()
+	c.dialErr = err
+	c.dialing = nil
+	c.mu.Unlock()
+	close(done)
+}
+
+func retryAfter(err error) time.Duration {
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return time.Duration(we.RetryAfterMS) * time.Millisecond
+	}
+	return 0
+}
+
+// dial connects and authenticates once.
+func (c *Client) dial() (*conn, error) {
+	ctx, cancel := context.WithTimeout(c.lifetime, c.cfg.HandshakeTimeout)
+	defer cancel()
+	ws, _, err := c.cfg.Dialer.DialContext(ctx, c.cfg.Offer.Endpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(wire.DefaultMaxNodeFrameBytes)
+	ws.SetReadDeadline(time.Now().Add(c.cfg.HandshakeTimeout))
+	cn := &conn{ws: ws, done: make(chan struct{})}
+	fail := func(err error) (*conn, error) {
+		cn.close()
+		return nil, err
+	}
+	m, err := readMessage(ws)
+	if err != nil {
+		return fail(err)
+	}
+	ch, ok := m.(*wire.Challenge)
+	if !ok {
+		if we, ok := m.(*wire.Error); ok {
+			return fail(remoteError("connect", "", we))
+		}
+		return fail(errorf("connect", CodeProtocol, "the node's first message is %s, not challenge", m.Type()))
+	}
+	d := c.cfg.Deployment
+	switch {
+	case ch.Provider != c.cfg.Offer.Provider:
+		return fail(errorf("connect", CodeWrongNode, "the node at %s is provider %s, the offer's is %s", c.cfg.Offer.Endpoint, ch.Provider, c.cfg.Offer.Provider))
+	case ch.ChainID != d.ChainID:
+		return fail(errorf("connect", CodeWrongNode, "the node at %s is on chain %d, not %d", c.cfg.Offer.Endpoint, ch.ChainID, d.ChainID))
+	case ch.Contract != d.PaymentChannels:
+		return fail(errorf("connect", CodeWrongNode, "the node at %s serves PaymentChannels %s, not %s", c.cfg.Offer.Endpoint, ch.Contract, d.PaymentChannels))
+	}
+	hello, err := ch.Answer(c.cfg.Signer)
+	if err != nil {
+		return fail(err)
+	}
+	if err := cn.write(hello); err != nil {
+		return fail(err)
+	}
+	m, err = readMessage(ws)
+	if err != nil {
+		return fail(err)
+	}
+	switch m := m.(type) {
+	case *wire.Ready:
+		if m.Signer != c.signer {
+			return fail(errorf("connect", CodeProtocol, "the node is ready for signer %s, not %s", m.Signer, c.signer))
+		}
+	case *wire.Error:
+		return fail(remoteError("connect", "", m))
+	default:
+		return fail(errorf("connect", CodeProtocol, "the node answered hello with %s", m.Type()))
+	}
+	ws.SetReadDeadline(time.Time{})
+	cn.limits = ch.Limits
+	return cn, nil
+}
+
+var agentDecoder = wire.Decoder{Direction: wire.NodeToAgent}
+
+// readMessage reads frames until one this client knows decodes.
+func readMessage(ws *websocket.Conn) (wire.Message, error) {
+	for {
+		typ, frame, err := ws.ReadMessage()
+		if err != nil {
+			return nil, err
+		}
+		if typ != websocket.TextMessage {
+			continue
+		}
+		m, err := agentDecoder.Decode(frame)
+		if wire.CodeOf(err) == wire.CodeUnknownType {
+			continue // a newer node's message
+		}
+		if err != nil {
+			return nil, &Error{Op: "connect", Code: CodeProtocol, Message: "malformed frame from the node", Err: err}
+		}
+		return m, nil
+	}
+}
+
+// event is a message for one job, or a frame about it that did not decode.
+type event struct {
+	msg wire.Message
+	bad error
+}
+
+// read routes the connection's messages to their jobs until it fails.
+func (c *Client) read(cn *conn) {
+	defer c.wg.Done()
+	defer close(cn.done)
+	for {
+		typ, frame, err := cn.ws.ReadMessage()
+		if err != nil {
+			cn.err = err
+			c.log.Debug("connection ended", "err", err)
+			return
+		}
+		if typ != websocket.TextMessage {
+			continue
+		}
+		m, err := agentDecoder.Decode(frame)
+		if err != nil {
+			if wire.CodeOf(err) == wire.CodeUnknownType {
+				continue
+			}
+			var we *wire.Error
+			if errors.As(err, &we) && we.ID != "" {
+				c.route(we.ID, event{bad: err})
+			} else {
+				c.log.Warn("malformed frame from the node", "err", err)
+			}
+			continue
+		}
+		switch m := m.(type) {
+		case wire.JobMessage:
+			if id := m.JobID(); id != "" {
+				c.route(id, event{msg: m})
+				continue
+			}
+			if we, ok := m.(*wire.Error); ok {
+				c.log.Warn("the node reports", "code", we.Code, "message", we.Message)
+				c.answerSync(syncReply{err: remoteError("sync", "", we)})
+			}
+		case *wire.Channel:
+			c.answerSync(syncReply{ch: m})
+		}
+	}
+}
+
+func (c *Client) route(id string, ev event) {
+	c.mu.Lock()
+	j := c.jobs[id]
+	c.mu.Unlock()
+	if j == nil {
+		c.log.Debug("message for no job of ours", "id", id)
+		return
+	}
+	select {
+	case j.events <- ev:
+	case <-j.done:
+	}
+}
+
+func (c *Client) answerSync(r syncReply) {
+	c.mu.Lock()
+	var w chan syncReply
+	if len(c.syncs) > 0 {
+		w, c.syncs = c.syncs[0], c.syncs[1:]
+	}
+	c.mu.Unlock()
+	if w != nil {
+		w <- r
+	}
+}
+
+// Sync asks the node for the channel's state as its ledger holds it: the
+// deposit it sees, charged, reserved, claimed, its highest voucher and
+// last receipt seq. What the node says is not proof; receipts are.
+func (c *Client) Sync(ctx context.Context) (*wire.Channel, error) {
+	cn, err := c.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := make(chan syncReply, 1)
+	c.mu.Lock()
+	c.syncs = append(c.syncs, w)
+	c.mu.Unlock()
+	if err := cn.write(&wire.Sync{ChannelID: c.cfg.Channel}); err != nil {
+		return nil, &Error{Op: "sync", Code: CodeUnreachable, Retryable: true, Err: err}
+	}
+	select {
+	case r := <-w:
+		return r.ch, r.err
+	case <-cn.done:
+		return nil, errorf("sync", CodeUnreachable, "the connection dropped")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// NewJobID returns a random job id: 16 bytes, hex.
+func NewJobID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand, Go ≥ 1.24)
+	return hex.EncodeToString(b[:])
+}
+
+// sleep waits d, or until cancel or the client closes (false).
+func (c *Client) sleep(d time.Duration, cancel <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-cancel:
+		return false
+	case <-c.closeCh:
+		return false
+	}
+}

@@ -1,0 +1,202 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/paynode/paynode/node/wire"
+)
+
+// Record is one line of a channel's receipt file: a receipt the agent got,
+// with what it knew when it paid.
+type Record struct {
+	Time     time.Time      `json:"time"`
+	JobID    string         `json:"job_id"`
+	Provider common.Address `json:"provider"`
+	Asset    common.Address `json:"asset"`
+	// MaxCost is what the job was priced at before it ran; Voucher the
+	// voucher amount last signed for it.
+	MaxCost *wire.Amount `json:"max_cost,omitempty"`
+	Voucher *wire.Amount `json:"voucher,omitempty"`
+	Receipt wire.Receipt `json:"receipt"`
+	// Rejected says why the receipt failed verification: the evidence
+	// against a provider the SDK stopped paying. Rejected records do not
+	// count as charged.
+	Rejected string `json:"rejected,omitempty"`
+}
+
+// Store keeps receipts on disk so that spend can be audited: one file of
+// JSON lines per channel, <dir>/<channel id>.jsonl, each record appended
+// and fsynced before the SDK hands the result to its caller. A line torn
+// by a crash is dropped (and cut off before the next append).
+type Store struct {
+	dir string
+
+	mu    sync.Mutex
+	files map[common.Hash]*os.File // guarded by mu
+}
+
+// OpenStore opens (creating it) the receipt directory dir.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("receipt store: %w", err)
+	}
+	return &Store{dir: dir, files: map[common.Hash]*os.File{}}, nil
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(channel common.Hash) string {
+	return filepath.Join(s.dir, strings.ToLower(channel.Hex())+".jsonl")
+}
+
+// Append writes rec to channel's file and syncs it to disk.
+func (s *Store) Append(channel common.Hash, rec *Record) error {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("receipt store: %w", err)
+	}
+	line = append(line, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.fileLocked(channel)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(line); err != nil {
+		return fmt.Errorf("receipt store: write %s: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("receipt store: sync %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+func (s *Store) fileLocked(channel common.Hash) (*os.File, error) {
+	if f, ok := s.files[channel]; ok {
+		return f, nil
+	}
+	path := s.path(channel)
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("receipt store: %w", err)
+	}
+	if err := cutTornTail(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("receipt store: %s: %w", path, err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// A new file's name must survive a crash too.
+		if d, err := os.Open(s.dir); err == nil {
+			d.Sync()
+			d.Close()
+		}
+	}
+	s.files[channel] = f
+	return f, nil
+}
+
+// cutTornTail truncates f after its last newline, dropping a line a crash
+// left half written.
+func cutTornTail(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	size := st.Size()
+	const chunk = 4096
+	buf := make([]byte, chunk)
+	end := size
+	for end > 0 {
+		start := max(end-chunk, 0)
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			if cut := start + int64(i) + 1; cut != size {
+				return f.Truncate(cut)
+			}
+			return nil
+		}
+		end = start
+	}
+	return f.Truncate(0)
+}
+
+// Load reads channel's records in the order they were written; a channel
+// without a file has none. A torn last line is skipped; a malformed line
+// elsewhere is an error.
+func (s *Store) Load(channel common.Hash) ([]Record, error) {
+	raw, err := os.ReadFile(s.path(channel))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receipt store: %w", err)
+	}
+	// A last line without its newline is one a crash tore: drop it.
+	raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
+	var out []Record
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("receipt store: %s line %d: %w", s.path(channel), line, err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("receipt store: %s: %w", s.path(channel), err)
+	}
+	return out, nil
+}
+
+// Channels lists the channels that have a receipt file.
+func (s *Store) Channels() ([]common.Hash, error) {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("receipt store: %w", err)
+	}
+	var out []common.Hash
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".jsonl")
+		if !ok || len(name) != 66 || !strings.HasPrefix(name, "0x") {
+			continue
+		}
+		out = append(out, common.HexToHash(name))
+	}
+	return out, nil
+}
+
+// Close closes the open files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for id, f := range s.files {
+		errs = append(errs, f.Close())
+		delete(s.files, id)
+	}
+	return errors.Join(errs...)
+}
