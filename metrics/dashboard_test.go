@@ -115,9 +115,10 @@ func referencedMetrics(text string) map[string]bool {
 	return names
 }
 
-// TestDashboardAndAlertsUseRealMetrics holds the dashboard and the alert
-// rules to the metrics this package exports, and every exported metric to
-// a use in one of them.
+// TestDashboardAndAlertsUseRealMetrics holds the dashboard, the alert
+// rules and the README to the metrics this package exports, every exported
+// metric to a use on the dashboard or in an alert, and the README to
+// listing them all.
 func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 	reg := NewRegistry()
 	m := New(reg, BuildInfo{})
@@ -136,6 +137,20 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 	alerts, err := os.ReadFile("alerts.yml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range exported {
+		if !strings.Contains(string(readme), "`"+n+"`") {
+			t.Errorf("README.md does not list %s", n)
+		}
+	}
+	for n := range referencedMetrics(string(readme)) {
+		if !exported[n] {
+			t.Errorf("README.md lists %s, which the node does not export", n)
+		}
 	}
 	used := map[string]bool{}
 	for file, text := range map[string]string{"dashboards/paynode.json": string(dashboardJSON), "alerts.yml": string(alerts)} {
