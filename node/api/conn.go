@@ -160,7 +160,7 @@ func (c *conn) readLoop() {
 				if k, _ := r.Read(make([]byte, 1)); k > 0 {
 					c.send(wire.NewError("", wire.CodeFrameTooLarge, "frame is more than %d bytes, the limit is %d", 16*max, max))
 					c.closeWith(websocket.CloseMessageTooBig, string(wire.CodeFrameTooLarge))
-					continue
+					return // reading the rest would be reading it all
 				}
 			}
 			c.send(wire.NewError("", wire.CodeFrameTooLarge, "frame is %d bytes, the limit is %d", int64(len(data))+n, max))
@@ -344,9 +344,9 @@ func (c *conn) writeLoop() {
 		select {
 		case <-c.queue.wake:
 		case <-c.readerDone:
+			// Send what is queued (the reason the reader stopped, say),
+			// then close.
 			c.queue.close(websocket.CloseNormalClosure, "")
-			c.ws.Close()
-			return
 		case <-ticker.C:
 			now := time.Now()
 			if now.Sub(lastPing) >= s.opts.PingInterval {

@@ -332,6 +332,7 @@ func (j *job) attach(c *conn, cj *connJob, stream bool) bool {
 		<-j.done
 		return false
 	}
+	defer j.mu.Unlock()
 	j.watchers[c] = stream
 	c.send(j.accepted)
 	if stream {
@@ -339,13 +340,15 @@ func (j *job) attach(c *conn, cj *connJob, stream bool) bool {
 			c.send(&wire.Chunk{ID: j.key.id, Seq: uint64(i + 1), Delta: d})
 		}
 	}
-	j.mu.Unlock()
+	// Under j.mu, so that finish, which ends the phase under it, sees
+	// the connection's entry and frees it.
 	c.mu.Lock()
 	cj.job = j
 	cancelled := cj.cancelled
 	c.mu.Unlock()
 	if cancelled {
-		j.cancelByAgent()
+		j.byAgent = true
+		j.cancel(errCancelled)
 	}
 	return true
 }

@@ -1,0 +1,91 @@
+package api
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/paynode/paynode/node/wire"
+)
+
+// benchWindow is how many jobs the benchmark agent keeps in flight on its
+// one connection.
+const benchWindow = 32
+
+// BenchmarkPaidJob measures paid jobs through the server over loopback:
+// one agent connection, benchWindow jobs pipelined, each job the whole
+// path — submit decoded, offer and channel checked, a place reserved on
+// the scheduler, the payment authorized (a durable reservation), the
+// builtin model run (no delay), the job charged (a signed receipt, a
+// durable charge), the result encoded and read by the agent. The ledger
+// is bbolt with fsync (the production setting) or without (nosync). The
+// agent either sends one voucher, signed once, high enough for every job
+// (same-voucher: the server checks its signature once), or a new one with
+// each job (new-voucher: one ECDSA recovery a job); vouchers are signed
+// before the clock starts. Reported: jobs/s and the p50 and p99 of the
+// time from a submit's write to its result's read.
+func BenchmarkPaidJob(b *testing.B) {
+	for _, bc := range []struct {
+		name              string
+		noSync, perJobVch bool
+	}{
+		{"fsync/same-voucher", false, false},
+		{"fsync/new-voucher", false, true},
+		{"nosync/same-voucher", true, false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newFixtureSync(b, bc.noSync, nil)
+			a := f.newAgent(tusd, 1<<62)
+			c := f.connect(a)
+			subs := make([]*wire.Submit, b.N)
+			for i := range subs {
+				subs[i] = f.submit(a, fmt.Sprintf("bench-%d", i), modelBuiltin, fmt.Sprintf("question %d?", i), 64, false)
+			}
+			if !bc.perJobVch {
+				f.sign(a, subs[0], big.NewInt(1<<62))
+				for _, m := range subs[1:] {
+					m.Voucher = subs[0].Voucher
+				}
+			}
+			sent := make([]time.Time, b.N)
+			latency := make([]time.Duration, 0, b.N)
+			byID := make(map[string]int, b.N)
+			for i, m := range subs {
+				byID[m.ID] = i
+			}
+			b.ResetTimer()
+			start := time.Now()
+			next := 0
+			for ; next < min(benchWindow, b.N); next++ {
+				sent[next] = time.Now()
+				c.send(subs[next])
+			}
+			for done := 0; done < b.N; {
+				switch m := c.next().(type) {
+				case *wire.Accepted:
+				case *wire.Result:
+					latency = append(latency, time.Since(sent[byID[m.ID]]))
+					done++
+					if next < b.N {
+						sent[next] = time.Now()
+						c.send(subs[next])
+						next++
+					}
+				default:
+					b.Fatalf("got %s", describe(m))
+				}
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			slices.Sort(latency)
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "jobs/s")
+			b.ReportMetric(float64(latency[len(latency)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(latency[len(latency)*99/100].Microseconds())/1000, "p99-ms")
+			if st := f.channel(a); st.ReceiptSeq != uint64(b.N) || st.Reserved.Sign() != 0 {
+				b.Fatalf("ledger %+v after %d jobs", st, b.N)
+			}
+		})
+	}
+}
