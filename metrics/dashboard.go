@@ -18,11 +18,11 @@ func DashboardJSON() []byte {
 	return bytes.Clone(dashboardJSON)
 }
 
-// DashboardVariables are the values DashboardQueries puts in place of the
+// dashboardVariables are the values DashboardQueries puts in place of the
 // dashboard's Grafana variables, so that its queries run on Prometheus
 // directly: every node, and a one-minute rate window (four scrapes at
 // Prometheus's default interval, sixty at a test's one second).
-var DashboardVariables = map[string]string{
+var dashboardVariables = map[string]string{
 	"$__rate_interval": "1m",
 	"$instance":        ".+",
 }
@@ -66,16 +66,17 @@ func DashboardPanels() ([]DashboardPanel, error) {
 }
 
 // DashboardQueries returns every PromQL expression of the dashboard's
-// panels, in panel order, with DashboardVariables in place of the Grafana
-// variables. An integration test asks a Prometheus scraping a node for each
+// panels, in panel order, with the Grafana variables filled in so that it
+// runs on Prometheus as it is: $instance is ".+" (every node) and
+// $__rate_interval is "1m". An integration test asks a Prometheus scraping a node for each
 // and fails on any that returns no series.
 func DashboardQueries() ([]string, error) {
 	panels, err := DashboardPanels()
 	if err != nil {
 		return nil, err
 	}
-	pairs := make([]string, 0, 2*len(DashboardVariables))
-	for name, value := range DashboardVariables {
+	pairs := make([]string, 0, 2*len(dashboardVariables))
+	for name, value := range dashboardVariables {
 		pairs = append(pairs, name, value)
 	}
 	expand := strings.NewReplacer(pairs...)
@@ -87,7 +88,7 @@ func DashboardQueries() ([]string, error) {
 			}
 			q := expand.Replace(t.Expr)
 			if strings.Contains(q, "$") {
-				return nil, fmt.Errorf("metrics: dashboard panel %q: query %q uses a variable DashboardVariables lacks", p.Title, t.Expr)
+				return nil, fmt.Errorf("metrics: dashboard panel %q: query %q uses a variable DashboardQueries does not fill in", p.Title, t.Expr)
 			}
 			queries = append(queries, q)
 		}
