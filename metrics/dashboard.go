@@ -66,10 +66,10 @@ func DashboardPanels() ([]DashboardPanel, error) {
 }
 
 // DashboardQueries returns every PromQL expression of the dashboard's
-// panels, in panel order, with the Grafana variables filled in so that it
-// runs on Prometheus as it is: $instance is ".+" (every node) and
-// $__rate_interval is "1m". An integration test asks a Prometheus scraping a node for each
-// and fails on any that returns no series.
+// panels, in panel order, with the Grafana variables filled in so that
+// each runs on Prometheus as it is: $instance is ".+" (every node) and
+// $__rate_interval is "1m". An integration test asks a Prometheus
+// scraping a node for each and fails on any that returns no series.
 func DashboardQueries() ([]string, error) {
 	panels, err := DashboardPanels()
 	if err != nil {
