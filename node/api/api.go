@@ -95,8 +95,7 @@ type Offer struct {
 }
 
 // Options configure a Server. Deployment, Provider, Offers, Payments,
-// Scheduler, Channels and Ledger are required; zero limits take
-// node/config's defaults.
+// Scheduler, Channels and Ledger are required.
 type Options struct {
 	// Provider is the node's provider address: the key that signs the
 	// receipts (in Payments) and that the challenge names.
@@ -109,6 +108,20 @@ type Options struct {
 	Channels  Channels
 	Ledger    Ledger
 
+	Limits Limits
+	// OutputCacheBytes bounds the outputs kept for replays; 64 MiB when
+	// zero, none when negative.
+	OutputCacheBytes int
+
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Limits are the bounds of agent connections; zero fields take
+// node/config's defaults (MaxMessages: wire's; PingInterval: 30s).
+type Limits struct {
 	// MaxFrameBytes bounds the frames the server reads.
 	MaxFrameBytes int
 	// MaxMessages bounds the chat messages of one request.
@@ -131,14 +144,6 @@ type Options struct {
 	// agent that answers none for PingInterval + WriteTimeout is
 	// disconnected. 30s when zero.
 	PingInterval time.Duration
-	// OutputCacheBytes bounds the outputs kept for replays; 64 MiB when
-	// zero, none when negative.
-	OutputCacheBytes int
-
-	Metrics *metrics.Metrics
-	Log     *slog.Logger
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
 }
 
 // Stats are the server's gauges.
@@ -193,15 +198,16 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("api: Payments, Scheduler, Channels and Ledger are required")
 	}
 	def := config.Default().API
-	setDefault(&opts.MaxFrameBytes, def.MaxFrameBytes)
-	setDefault(&opts.MaxMessages, wire.DefaultMaxMessages)
-	setDefault(&opts.MaxJobsPerConn, def.MaxJobsPerConn)
-	setDefault(&opts.MaxConnsPerSigner, def.MaxConnsPerSigner)
-	setDefault(&opts.HandshakeTimeout, def.HandshakeTimeout.Duration)
-	setDefault(&opts.IdleTimeout, def.IdleTimeout.Duration)
-	setDefault(&opts.WriteTimeout, def.WriteTimeout.Duration)
-	setDefault(&opts.JobTimeout, def.JobTimeout.Duration)
-	setDefault(&opts.PingInterval, 30*time.Second)
+	lim := &opts.Limits
+	setDefault(&lim.MaxFrameBytes, def.MaxFrameBytes)
+	setDefault(&lim.MaxMessages, wire.DefaultMaxMessages)
+	setDefault(&lim.MaxJobsPerConn, def.MaxJobsPerConn)
+	setDefault(&lim.MaxConnsPerSigner, def.MaxConnsPerSigner)
+	setDefault(&lim.HandshakeTimeout, def.HandshakeTimeout.Duration)
+	setDefault(&lim.IdleTimeout, def.IdleTimeout.Duration)
+	setDefault(&lim.WriteTimeout, def.WriteTimeout.Duration)
+	setDefault(&lim.JobTimeout, def.JobTimeout.Duration)
+	setDefault(&lim.PingInterval, 30*time.Second)
 	setDefault(&opts.OutputCacheBytes, 64<<20)
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -213,16 +219,16 @@ func New(opts Options) (*Server, error) {
 		opts:   opts,
 		domain: opts.Deployment.Domain(),
 		limits: wire.Limits{
-			MaxFrameBytes:           uint64(opts.MaxFrameBytes),
-			MaxMessages:             uint64(opts.MaxMessages),
-			MaxJobsInFlight:         uint64(opts.MaxJobsPerConn),
-			MaxConnectionsPerSigner: uint64(opts.MaxConnsPerSigner),
-			AuthTimeoutMS:           uint64(opts.HandshakeTimeout.Milliseconds()),
-			JobTimeoutMS:            uint64(opts.JobTimeout.Milliseconds()),
+			MaxFrameBytes:           uint64(lim.MaxFrameBytes),
+			MaxMessages:             uint64(lim.MaxMessages),
+			MaxJobsInFlight:         uint64(lim.MaxJobsPerConn),
+			MaxConnectionsPerSigner: uint64(lim.MaxConnsPerSigner),
+			AuthTimeoutMS:           uint64(lim.HandshakeTimeout.Milliseconds()),
+			JobTimeoutMS:            uint64(lim.JobTimeout.Milliseconds()),
 		},
-		decoder: wire.Decoder{Direction: wire.AgentToNode, MaxFrameBytes: opts.MaxFrameBytes, MaxMessages: opts.MaxMessages},
+		decoder: wire.Decoder{Direction: wire.AgentToNode, MaxFrameBytes: lim.MaxFrameBytes, MaxMessages: lim.MaxMessages},
 		upgrader: websocket.Upgrader{
-			HandshakeTimeout: opts.HandshakeTimeout,
+			HandshakeTimeout: lim.HandshakeTimeout,
 			WriteBufferPool:  &sync.Pool{},
 			// Agents prove their signer by signature, not by cookies, so
 			// a page of another origin gains nothing by connecting.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,7 @@ func TestOfferChoice(t *testing.T) {
 // Every bad input gets its documented code, the connection stays usable
 // where the protocol says, and nothing is reserved or charged.
 func TestRefusals(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.MaxFrameBytes = 4096 })
+	f := newFixture(t, func(o *Options) { o.Limits.MaxFrameBytes = 4096 })
 	a := f.newAgent(tusd, 1_000_000_000)
 	other := f.newAgent(tusd, 1_000_000_000)
 	c := f.connect(a)
@@ -280,7 +281,7 @@ func TestHandshake(t *testing.T) {
 		c.expectClose(websocket.ClosePolicyViolation)
 	})
 	t.Run("late hello", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.HandshakeTimeout = 100 * time.Millisecond })
+		f := newFixture(t, func(o *Options) { o.Limits.HandshakeTimeout = 100 * time.Millisecond })
 		a := f.newAgent(tusd, 1_000_000)
 		c := f.dial()
 		if c.challenge.Limits.AuthTimeoutMS != 100 {
@@ -292,7 +293,7 @@ func TestHandshake(t *testing.T) {
 		c.expectClose(websocket.ClosePolicyViolation)
 	})
 	t.Run("too many connections", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.MaxConnsPerSigner = 2 })
+		f := newFixture(t, func(o *Options) { o.Limits.MaxConnsPerSigner = 2 })
 		a := f.newAgent(tusd, 1_000_000)
 		c1, _ := f.connect(a), f.connect(a)
 		c := f.dial()
@@ -311,7 +312,7 @@ func TestHandshake(t *testing.T) {
 		f.connect(a)
 	})
 	t.Run("idle", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.IdleTimeout = 150 * time.Millisecond })
+		f := newFixture(t, func(o *Options) { o.Limits.IdleTimeout = 150 * time.Millisecond })
 		a := f.newAgent(tusd, 1_000_000)
 		c := f.connect(a)
 		c.expectClose(websocket.CloseNormalClosure)
@@ -320,7 +321,7 @@ func TestHandshake(t *testing.T) {
 		}
 	})
 	t.Run("a running job is not idle", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.IdleTimeout = 100 * time.Millisecond })
+		f := newFixture(t, func(o *Options) { o.Limits.IdleTimeout = 100 * time.Millisecond })
 		a := f.newAgent(tusd, 1_000_000)
 		c := f.connect(a)
 		c.send(f.submit(a, "slow", modelGate, "hi", 0, false))
@@ -331,7 +332,7 @@ func TestHandshake(t *testing.T) {
 		expect[*wire.Result](c)
 	})
 	t.Run("oversize beyond discarding", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.MaxFrameBytes = 1024 })
+		f := newFixture(t, func(o *Options) { o.Limits.MaxFrameBytes = 1024 })
 		a := f.newAgent(tusd, 1_000_000)
 		c := f.connect(a)
 		c.sendRaw(websocket.TextMessage, make([]byte, 17*1024))
@@ -506,7 +507,7 @@ func TestCancelAndTimeout(t *testing.T) {
 		c.expectError("j", wire.CodeJobFailed)
 	})
 	t.Run("timeout", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.JobTimeout = 100 * time.Millisecond })
+		f := newFixture(t, func(o *Options) { o.Limits.JobTimeout = 100 * time.Millisecond })
 		a := f.newAgent(tusd, 1_000_000_000)
 		c := f.connect(a)
 		c.send(f.submit(a, "j", modelGate, "q", 0, false))
@@ -520,7 +521,7 @@ func TestCancelAndTimeout(t *testing.T) {
 
 func TestJobLimits(t *testing.T) {
 	t.Run("too many jobs", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.MaxJobsPerConn = 2 })
+		f := newFixture(t, func(o *Options) { o.Limits.MaxJobsPerConn = 2 })
 		a := f.newAgent(tusd, 1_000_000_000)
 		c := f.connect(a)
 		if c.challenge.Limits.MaxJobsInFlight != 2 {
@@ -635,4 +636,38 @@ func TestShutdown(t *testing.T) {
 			t.Fatalf("job %+v, %v", j, err)
 		}
 	})
+}
+
+// An agent that stops reading is disconnected; its job runs on, is
+// charged once, and its output is replayed to the agent's resubmission.
+func TestSlowAgent(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.Limits.WriteTimeout = 200 * time.Millisecond })
+	piece := strings.Repeat("x", 1024)
+	const pieces = 12 << 10 // 12 MiB in 1 KiB chunks: more than loopback buffers, more frames than the queue takes
+	f.sched.run["flood"] = func(ctx context.Context, req wire.ChatRequest, emit func(string) error) (string, wire.Usage, error) {
+		for range pieces {
+			emit(piece)
+		}
+		return strings.Repeat(piece, pieces), wire.Usage{InputTokens: 5, OutputTokens: 100}, nil
+	}
+	if err := f.srv.SetOffers(append(slices.Clone(f.srv.opts.Offers), Offer{Model: "flood", Asset: tusd, Price: f.price, MaxTokens: offerMax})); err != nil {
+		t.Fatal(err)
+	}
+	a := f.newAgent(tusd, 1_000_000_000)
+	c := f.connect(a)
+	m := f.submit(a, "flood-1", "flood", "q", 0, true)
+	c.send(m) // and read no more
+	waitFor(t, func() bool { return f.srv.Stats().Connections == 0 })
+	waitFor(t, func() bool { return f.channel(a).ReceiptSeq == 1 })
+
+	c = f.connect(a)
+	m.Request.Stream = false
+	c.send(m)
+	r := expect[*wire.Result](c)
+	if !r.Replayed || r.OutputDropped || len(r.Output) != pieces*len(piece) {
+		t.Fatalf("replay: replayed %v, dropped %v, %d bytes", r.Replayed, r.OutputDropped, len(r.Output))
+	}
+	if st := f.channel(a); st.Charged.Cmp(r.Cost.Big()) != 0 || st.Reserved.Sign() != 0 {
+		t.Fatalf("ledger %+v", st)
+	}
 }

@@ -94,9 +94,9 @@ func (c *conn) serve() {
 		ChainID: s.opts.Deployment.ChainID, Contract: s.opts.Deployment.PaymentChannels,
 		Limits: s.limits,
 	})
-	handshake := time.AfterFunc(s.opts.HandshakeTimeout, func() {
+	handshake := time.AfterFunc(s.opts.Limits.HandshakeTimeout, func() {
 		if c.state.CompareAndSwap(handshaking, authFailed) {
-			c.send(wire.NewError("", wire.CodeAuthFailed, "no hello within %v", s.opts.HandshakeTimeout))
+			c.send(wire.NewError("", wire.CodeAuthFailed, "no hello within %v", s.opts.Limits.HandshakeTimeout))
 			c.closeWith(websocket.ClosePolicyViolation, string(wire.CodeAuthFailed))
 		}
 	})
@@ -127,12 +127,12 @@ func (c *conn) serve() {
 // extendRead sets the read deadline: an agent that sends nothing and
 // answers no ping within a ping interval and a write timeout is gone.
 func (c *conn) extendRead() {
-	c.ws.SetReadDeadline(time.Now().Add(c.s.opts.PingInterval + c.s.opts.WriteTimeout))
+	c.ws.SetReadDeadline(time.Now().Add(c.s.opts.Limits.PingInterval + c.s.opts.Limits.WriteTimeout))
 }
 
 // readLoop reads frames until the connection fails or closes.
 func (c *conn) readLoop() {
-	max := c.s.opts.MaxFrameBytes
+	max := c.s.opts.Limits.MaxFrameBytes
 	for {
 		c.extendRead()
 		typ, r, err := c.ws.NextReader()
@@ -234,7 +234,7 @@ func (c *conn) hello(m *wire.Hello) {
 		return
 	}
 	s.mu.Lock()
-	if n := s.signers[m.Signer]; n >= s.opts.MaxConnsPerSigner {
+	if n := s.signers[m.Signer]; n >= s.opts.Limits.MaxConnsPerSigner {
 		s.mu.Unlock()
 		if c.state.CompareAndSwap(handshaking, authFailed) {
 			c.send(wire.NewError("", wire.CodeTooManyConnections, "signer %s has %d connections open, the limit", m.Signer, n))
@@ -307,12 +307,12 @@ func (c *conn) closeWith(code int, reason string) { c.queue.close(code, reason) 
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
 	s := c.s
-	tick := min(s.opts.PingInterval, s.opts.IdleTimeout) / 4
+	tick := min(s.opts.Limits.PingInterval, s.opts.Limits.IdleTimeout) / 4
 	tick = max(tick, 5*time.Millisecond)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	lastPing := time.Now()
-	deadline := func() time.Time { return time.Now().Add(s.opts.WriteTimeout) }
+	deadline := func() time.Time { return time.Now().Add(s.opts.Limits.WriteTimeout) }
 	for {
 		frames, code, reason, overflow := c.queue.take()
 		if overflow {
@@ -349,7 +349,7 @@ func (c *conn) writeLoop() {
 			c.queue.close(websocket.CloseNormalClosure, "")
 		case <-ticker.C:
 			now := time.Now()
-			if now.Sub(lastPing) >= s.opts.PingInterval {
+			if now.Sub(lastPing) >= s.opts.Limits.PingInterval {
 				lastPing = now
 				if err := c.ws.WriteControl(websocket.PingMessage, nil, deadline()); err != nil {
 					c.queue.close(websocket.CloseAbnormalClosure, "")
@@ -358,7 +358,7 @@ func (c *conn) writeLoop() {
 				}
 			}
 			idle := s.now().Sub(time.Unix(0, c.lastRead.Load()))
-			if idle >= s.opts.IdleTimeout && c.jobCount() == 0 {
+			if idle >= s.opts.Limits.IdleTimeout && c.jobCount() == 0 {
 				c.closeWith(websocket.CloseNormalClosure, "idle")
 			}
 		}

@@ -14,7 +14,7 @@ import (
 // answered), and never reserves or charges anything, since no frame can
 // carry a voucher the channel's signer made.
 func FuzzServerFrames(f *testing.F) {
-	fx := newFixture(f, func(o *Options) { o.MaxFrameBytes = 64 << 10 })
+	fx := newFixture(f, func(o *Options) { o.Limits.MaxFrameBytes = 64 << 10 })
 	a := fx.newAgent(tusd, 1_000_000_000)
 
 	sub := fx.submit(a, "j-1", modelBuiltin, "hello", 16, true)
@@ -41,7 +41,7 @@ func FuzzServerFrames(f *testing.F) {
 	c := fx.connect(a)
 	n := 0
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
-		if len(frame) > 16*fx.srv.opts.MaxFrameBytes {
+		if len(frame) > 16*fx.srv.opts.Limits.MaxFrameBytes {
 			t.Skip("a frame the server closes the connection for")
 		}
 		c.t = t

@@ -89,9 +89,9 @@ func (c *conn) submit(m *wire.Submit) {
 		refuse(wire.NewError(m.ID, wire.CodeJobInProgress, "job %q is in flight on this connection", m.ID))
 		return
 	}
-	if len(c.jobs) >= s.opts.MaxJobsPerConn {
+	if len(c.jobs) >= s.opts.Limits.MaxJobsPerConn {
 		c.mu.Unlock()
-		refuse(wire.NewError(m.ID, wire.CodeTooManyJobs, "%d jobs are in flight on this connection, the limit", s.opts.MaxJobsPerConn))
+		refuse(wire.NewError(m.ID, wire.CodeTooManyJobs, "%d jobs are in flight on this connection, the limit", s.opts.Limits.MaxJobsPerConn))
 		return
 	}
 	s.mu.Lock()
@@ -405,7 +405,7 @@ func (j *job) emit(now time.Time, delta string) {
 // run runs an accepted job, charges or releases it, and sends its end to
 // every connection that follows it.
 func (s *Server) run(j *job, slot Slot, auth *payment.Authorization, req wire.ChatRequest) {
-	ctx, cancel := context.WithTimeout(j.ctx, s.opts.JobTimeout)
+	ctx, cancel := context.WithTimeout(j.ctx, s.opts.Limits.JobTimeout)
 	defer cancel()
 	var (
 		output string
