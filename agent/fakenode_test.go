@@ -26,7 +26,6 @@ import (
 // seqs, idempotent job ids. Hooks make it misbehave: drop connections
 // mid-job, refuse with an error, send bad receipts.
 type fakeNode struct {
-	t        testing.TB
 	key      *ecdsa.PrivateKey
 	provider common.Address
 	d        *contracts.Deployment
@@ -89,9 +88,16 @@ func (c *fakeConn) send(m wire.Message) error {
 }
 
 func newFakeNode(t testing.TB, d *contracts.Deployment, key *ecdsa.PrivateKey) *fakeNode {
+	n := startFakeNode(d, key)
+	t.Cleanup(n.close)
+	return n
+}
+
+// startFakeNode starts a node on a loopback port; close stops it.
+func startFakeNode(d *contracts.Deployment, key *ecdsa.PrivateKey) *fakeNode {
 	price, _ := contracts.ParsePrice("1000", "2000000", "8000000")
 	n := &fakeNode{
-		t: t, key: key, provider: crypto.PubkeyToAddress(key.PublicKey), d: d, domain: d.Domain(),
+		key: key, provider: crypto.PubkeyToAddress(key.PublicKey), d: d, domain: d.Domain(),
 		price: price, model: "paynode-test-1", offerID: big.NewInt(1),
 		limits: wire.Limits{MaxFrameBytes: 1 << 20, MaxMessages: 1024, MaxJobsInFlight: 4,
 			MaxConnectionsPerSigner: 4, AuthTimeoutMS: 10000, JobTimeoutMS: 300000},
@@ -101,7 +107,6 @@ func newFakeNode(t testing.TB, d *contracts.Deployment, key *ecdsa.PrivateKey) *
 		jobs: map[string]*fakeJob{}, attempts: map[string]int{}, runs: map[string]int{},
 	}
 	n.srv = httptest.NewServer(n)
-	t.Cleanup(n.close)
 	return n
 }
 
