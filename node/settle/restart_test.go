@@ -435,6 +435,9 @@ func TestRestartBeforeSend(t *testing.T) {
 	if st := s.Stats(); st.Confirmed != 1 || st.Batches != 0 || st.Replaced != 0 {
 		t.Fatalf("stats %+v: want the recorded batch confirmed, none built, none replaced", st)
 	}
+	if lat := s.TakeClaimLatencies(); len(lat) != 0 {
+		t.Errorf("claim latency %v measured for a batch sent before the restart", lat)
+	}
 	e.checkSettled(t, chans)
 	settleAll(t, s) // nothing left: no second claim
 	if sent, _ := chain.counts(); len(sent) != 1 {

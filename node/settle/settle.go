@@ -99,10 +99,12 @@ type Settler struct {
 	contract common.Address
 	pc       *bindings.PaymentChannels
 
-	mu      sync.Mutex // serializes rounds
-	trigger chan struct{}
-	stats   Stats
-	statsMu sync.Mutex // guards stats
+	mu        sync.Mutex // serializes rounds
+	trigger   chan struct{}
+	stats     Stats
+	sentAt    map[uint64]time.Time // batch id → its first send, for claim latency
+	latencies []time.Duration      // observed and not yet taken
+	statsMu   sync.Mutex           // guards stats, sentAt and latencies
 }
 
 // Stats counts what settlement did, for metrics.
@@ -111,6 +113,24 @@ type Stats struct {
 	Batches, Confirmed, Failed, Replaced uint64
 	ClaimedChannels                      uint64
 	GasUsed                              uint64
+	// LastConfirmed is when the last batch was confirmed; zero: none
+	// since start.
+	LastConfirmed time.Time
+}
+
+// maxLatencies bounds the claim latencies kept until TakeClaimLatencies.
+const maxLatencies = 1024
+
+// TakeClaimLatencies returns the claim latencies observed since the last
+// call — for each batch confirmed, the time from its first send to its
+// confirmation — and forgets them. Batches sent before a restart are not
+// measured.
+func (s *Settler) TakeClaimLatencies() []time.Duration {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	out := s.latencies
+	s.latencies = nil
+	return out
 }
 
 // New returns a settler claiming, with the provider key, on deployment d.
@@ -320,7 +340,14 @@ func (s *Settler) build(ctx context.Context) (*ledger.Batch, *types.Transaction,
 		return nil, nil, fmt.Errorf("settle: record batch: %w", err)
 	}
 	b.ID = id
-	s.count(func(st *Stats) { st.Batches++ })
+	sent := s.Now()
+	s.count(func(st *Stats) {
+		st.Batches++
+		if s.sentAt == nil {
+			s.sentAt = map[uint64]time.Time{}
+		}
+		s.sentAt[id] = sent
+	})
 	if err := s.chain.SendTransaction(ctx, tx); err != nil {
 		// Not fatal: finish resends it, or finds it mined.
 		s.Logger.Warn("send claim", "batch", id, "tx", tx.Hash(), "err", err)
@@ -566,10 +593,18 @@ func (s *Settler) settleMined(ctx context.Context, b *ledger.Batch, r *types.Rec
 		return fmt.Errorf("settle: confirm batch %d: %w", b.ID, err)
 	}
 	b.State, b.Block, b.GasUsed = ledger.BatchConfirmed, r.BlockNumber.Uint64(), r.GasUsed
+	now := s.Now()
 	s.count(func(st *Stats) {
 		st.Confirmed++
 		st.ClaimedChannels += uint64(len(b.Claims))
 		st.GasUsed += r.GasUsed
+		st.LastConfirmed = now
+		if sent, ok := s.sentAt[b.ID]; ok {
+			delete(s.sentAt, b.ID)
+			if len(s.latencies) < maxLatencies {
+				s.latencies = append(s.latencies, now.Sub(sent))
+			}
+		}
 	})
 	s.Logger.Info("claim confirmed", "batch", b.ID, "channels", len(b.Claims), "block", b.Block, "gas", r.GasUsed)
 	return nil
@@ -577,7 +612,10 @@ func (s *Settler) settleMined(ctx context.Context, b *ledger.Batch, r *types.Rec
 
 func (s *Settler) fail(ctx context.Context, b *ledger.Batch, why string) error {
 	b.State = ledger.BatchFailed
-	s.count(func(st *Stats) { st.Failed++ })
+	s.count(func(st *Stats) {
+		st.Failed++
+		delete(s.sentAt, b.ID)
+	})
 	s.Logger.Warn("claim batch failed; its channels are claimed afresh", "batch", b.ID, "why", why)
 	if err := s.ledger.UpdateBatch(ctx, *b); err != nil {
 		return fmt.Errorf("settle: mark batch %d failed: %w", b.ID, err)

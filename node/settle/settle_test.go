@@ -294,6 +294,15 @@ func TestSettlementSums(t *testing.T) {
 		t.Fatalf("settled in %d batches; the test wants settlement during load too", stats.Confirmed)
 	}
 	t.Logf("settled %d batches, %d channel claims, %d gas", stats.Confirmed, stats.ClaimedChannels, stats.GasUsed)
+	if stats.LastConfirmed.IsZero() {
+		t.Error("Stats.LastConfirmed is zero after confirmed batches")
+	}
+	if lat := e.settler.TakeClaimLatencies(); uint64(len(lat)) != stats.Confirmed {
+		t.Errorf("%d claim latencies for %d batches sent and confirmed here", len(lat), stats.Confirmed)
+	}
+	if lat := e.settler.TakeClaimLatencies(); len(lat) != 0 {
+		t.Errorf("%d claim latencies handed out twice", len(lat))
+	}
 
 	// Any settled job proves against the receiptsRoot its Claimed event
 	// carries on chain.
