@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
-	"github.com/paynode/paynode/node/executor"
 	"github.com/paynode/paynode/node/hub"
+	"github.com/paynode/paynode/node/hub/hubtest"
 	"github.com/paynode/paynode/node/wire"
 )
 
@@ -21,26 +19,13 @@ const (
 	model     = "m1"
 )
 
-// serve starts h on a loopback listener and returns its websocket URL.
-func serve(t testing.TB, h *hub.Hub) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		h.Close(ctx)
-		srv.Close()
-	})
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1/worker"
-}
-
 func newHub(t testing.TB, opts hub.Options) (*hub.Hub, string) {
 	t.Helper()
 	if opts.Token == "" {
 		opts.Token = testToken
 	}
 	h := hub.New(opts)
-	return h, serve(t, h)
+	return h, hubtest.Serve(t, h)
 }
 
 // raw is a hand-driven worker connection: the test reads and writes its
@@ -202,42 +187,12 @@ func wantCode(t testing.TB, err error, code wire.Code) *wire.Error {
 	return e
 }
 
-// gate is an executor whose jobs wait for the test: each job announces
-// itself on started (with the gate's name) and ends when release gets a
-// value (output "ok") or its context ends.
-type gate struct {
-	name    string
-	started chan string
-	release chan struct{}
-	ended   chan error // each job's error, when not nil
-}
-
-func newGate(name string, started chan string) *gate {
-	return &gate{name: name, started: started, release: make(chan struct{}, 64), ended: make(chan error, 64)}
-}
-
-func (g *gate) Run(ctx context.Context, req executor.ChatRequest, emit func(string) error) (executor.Result, error) {
-	g.started <- g.name
-	select {
-	case <-g.release:
-	case <-ctx.Done():
-		err := executor.ContextError(ctx)
-		g.ended <- err
-		return executor.Result{}, err
-	}
-	if err := emit("ok"); err != nil {
-		return executor.Result{}, executor.EmitError(err)
-	}
-	g.ended <- nil
-	return executor.Result{Output: "ok", Usage: executor.Usage{InputTokens: 1, OutputTokens: 1}}, nil
-}
-
 // gated returns a hub with one local worker "a" of capacity 1 running
 // a gate, and the channel its jobs announce themselves on.
-func gated(opts hub.Options) (*hub.Hub, *gate, chan string) {
+func gated(opts hub.Options) (*hub.Hub, *hubtest.Gate, chan string) {
 	h := hub.New(opts)
 	started := make(chan string, 8)
-	g := newGate("a", started)
+	g := hubtest.NewGate("a", started)
 	h.AddLocal("a", 1, []string{model}, g)
 	return h, g, started
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/paynode/paynode/node/executor"
 	"github.com/paynode/paynode/node/executor/builtin"
 	"github.com/paynode/paynode/node/hub"
+	"github.com/paynode/paynode/node/hub/hubtest"
 	"github.com/paynode/paynode/node/wire"
 	"github.com/paynode/paynode/node/worker"
 )
@@ -95,7 +96,7 @@ func TestOverloaded(t *testing.T) {
 	}
 	s.Release()
 	slots[1].Release()
-	g.release <- struct{}{}
+	g.Release <- struct{}{}
 	if r := wait(t, running); r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -110,9 +111,9 @@ func TestOverloaded(t *testing.T) {
 func TestLeastLoaded(t *testing.T) {
 	h := hub.New(hub.Options{})
 	started := make(chan string, 16)
-	gates := map[string]*gate{}
+	gates := map[string]*hubtest.Gate{}
 	for i, name := range []string{"a", "b", "c"} {
-		gates[name] = newGate(name, started)
+		gates[name] = hubtest.NewGate(name, started)
 		defer h.AddLocal(name, i+1, []string{model}, gates[name])()
 	}
 	// a 0/1, b 0/2, c 0/3 → a; then b (a full); c 0/3 < b 1/2; c 1/3 < b 1/2;
@@ -130,13 +131,13 @@ func TestLeastLoaded(t *testing.T) {
 	if q := h.Queues(); q[0] != (metrics.ModelQueue{Model: model, Waiting: 1, Running: 6, Workers: 3}) {
 		t.Errorf("queues: %+v", q)
 	}
-	gates["b"].release <- struct{}{}
+	gates["b"].Release <- struct{}{}
 	if got := <-started; got != "b" {
 		t.Fatalf("queued job went to %s, want b", got)
 	}
 	for name, n := range map[string]int{"a": 1, "b": 2, "c": 3} {
 		for range n {
-			gates[name].release <- struct{}{}
+			gates[name].Release <- struct{}{}
 		}
 	}
 	for _, ch := range results {
@@ -171,29 +172,17 @@ func TestQueueFIFO(t *testing.T) {
 				t.Fatalf("%d queued, want %d", n, i+1)
 			}
 		}
-		g.release <- struct{}{}
+		g.Release <- struct{}{}
 		<-first
 		for i := range 3 {
 			<-started
-			g.release <- struct{}{}
+			g.Release <- struct{}{}
 			if got := <-order; got != i {
 				t.Fatalf("job %d ran in place %d", got, i)
 			}
 			<-done[i]
 		}
 	})
-}
-
-// waitFor polls cond: for state the hub offers no event for.
-func waitFor(t testing.TB, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestAuth(t *testing.T) {
@@ -220,7 +209,7 @@ func TestAuth(t *testing.T) {
 		t.Error("a refused connection registered")
 	}
 	t.Run("no token configured", func(t *testing.T) {
-		url := serve(t, hub.New(hub.Options{}))
+		url := hubtest.Serve(t, hub.New(hub.Options{}))
 		_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer "}})
 		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("resp %v, err %v; want HTTP 401", resp, err)
@@ -296,7 +285,7 @@ func TestRerunBeforeChunk(t *testing.T) {
 	if r := wait(t, res); r.err != nil || r.output != "ok" {
 		t.Fatalf("result %+v", r)
 	}
-	waitFor(t, func() bool { return len(h.Workers()) == 1 })
+	hubtest.WaitFor(t, "one worker", hubtest.Workers(h, 1))
 }
 
 func TestLostAfterChunk(t *testing.T) {
@@ -411,7 +400,7 @@ func TestLocalTimeout(t *testing.T) {
 		}
 		// The executor's own context ended: the hub cancelled it, or
 		// the deadline passed on to it did.
-		if err := <-g.ended; executor.CodeOf(err) == "" {
+		if err := <-g.Ended; executor.CodeOf(err) == "" {
 			t.Errorf("executor ended with %v", err)
 		}
 	})
@@ -425,7 +414,7 @@ func TestLocalCancel(t *testing.T) {
 		<-started
 		cancel()
 		wantCode(t, (<-res).err, wire.CodeCancelled)
-		if err := <-g.ended; executor.CodeOf(err) != executor.CodeCancelled {
+		if err := <-g.Ended; executor.CodeOf(err) != executor.CodeCancelled {
 			t.Errorf("executor ended with %v, want cancelled", err)
 		}
 	})
@@ -435,7 +424,7 @@ func TestLocalRemoveReruns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := hub.New(hub.Options{})
 		started := make(chan string, 4)
-		a, b := newGate("a", started), newGate("b", started)
+		a, b := hubtest.NewGate("a", started), hubtest.NewGate("b", started)
 		removeA := h.AddLocal("a", 1, []string{model}, a)
 		defer h.AddLocal("b", 1, []string{model}, b)()
 		res := runAsync(t, t.Context(), h, model, nil)
@@ -446,11 +435,11 @@ func TestLocalRemoveReruns(t *testing.T) {
 		if got := <-started; got != "b" {
 			t.Fatalf("re-ran on %s", got)
 		}
-		b.release <- struct{}{}
+		b.Release <- struct{}{}
 		if r := <-res; r.err != nil {
 			t.Fatal(r.err)
 		}
-		if err := <-a.ended; executor.CodeOf(err) != executor.CodeCancelled {
+		if err := <-a.Ended; executor.CodeOf(err) != executor.CodeCancelled {
 			t.Errorf("removed worker's job ended with %v", err)
 		}
 	})
@@ -460,7 +449,7 @@ func TestDrain(t *testing.T) {
 	h, url := newHub(t, hub.Options{})
 	a := register(t, url, "a", 1, model)
 	started := make(chan string, 4)
-	g := newGate("local", started)
+	g := hubtest.NewGate("local", started)
 	removeLocal := h.AddLocal("local", 1, []string{model}, g)
 
 	// a takes the first job (earliest registered), then drains.
@@ -479,9 +468,9 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("the drained worker's job: %v", r.err)
 	}
 	third := runAsync(t, t.Context(), h, model, nil) // queued behind the local job
-	g.release <- struct{}{}
+	g.Release <- struct{}{}
 	<-started
-	g.release <- struct{}{}
+	g.Release <- struct{}{}
 	wait(t, second)
 	wait(t, third)
 	a.sync() // still no assign for a
@@ -505,7 +494,7 @@ func TestQueuedJobsFailWhenModelGoes(t *testing.T) {
 	first := runAsync(t, t.Context(), h, model, nil)
 	as := a.readAssign()
 	queued := runAsync(t, t.Context(), h, model, nil)
-	waitFor(t, func() bool { return hub.Queued(h, model) == 1 })
+	hubtest.WaitFor(t, "queued", func() bool { return hub.Queued(h, model) == 1 })
 	a.send(&wire.Models{Capacity: 1, Models: []string{"m2"}}) // model dropped
 	wantCode(t, wait(t, queued).err, wire.CodeUnknownModel)
 	a.send(&wire.Done{ID: as.ID}) // the running job still finishes
@@ -523,7 +512,7 @@ func TestHeartbeat(t *testing.T) {
 	if err := dead.waitClosed(); err == nil {
 		t.Fatal("no error")
 	}
-	waitFor(t, func() bool { return len(h.Workers()) == 1 })
+	hubtest.WaitFor(t, "one worker", hubtest.Workers(h, 1))
 	if ws := h.Workers(); ws[0].Name != "alive" {
 		t.Errorf("workers left: %+v", ws)
 	}
@@ -636,7 +625,7 @@ func TestCloseDrains(t *testing.T) {
 		_, err := h.Reserve(model)
 		wantCode(t, err, wire.CodeShuttingDown)
 		time.Sleep(30 * time.Second) // the job goes on while Close waits
-		g.release <- struct{}{}
+		g.Release <- struct{}{}
 		if r := <-res; r.err != nil {
 			t.Fatalf("the running job: %v", r.err)
 		}
@@ -664,7 +653,7 @@ func TestCloseDeadline(t *testing.T) {
 			t.Errorf("Close: %v, want the deadline", err)
 		}
 		wantCode(t, (<-res).err, wire.CodeShuttingDown)
-		if err := <-g.ended; executor.CodeOf(err) != executor.CodeCancelled {
+		if err := <-g.Ended; executor.CodeOf(err) != executor.CodeCancelled {
 			t.Errorf("executor ended with %v, want cancelled", err)
 		}
 		_, _, err = reserved.Run(t.Context(), request("x"), nil)

@@ -388,7 +388,7 @@ func (s *session) cancelAll() {
 }
 
 // drain announces capacity 0, lets the running jobs finish for up to
-// DrainTimeout, cancels the rest and closes the connection.
+// DrainTimeout, then closes the connection and cancels the rest.
 func (s *session) drain() {
 	if err := s.send(&wire.Models{Capacity: 0, Models: s.w.Models}); err == nil {
 		s.log.Info("draining", "timeout", s.w.drainTimeout())
@@ -402,14 +402,18 @@ func (s *session) drain() {
 		}
 		t.Stop()
 	}
-	s.cancelAll()
-	s.jobs.Wait()
+	// Close before cancelling: a job cut short by the worker's shutdown
+	// must not reach the agent as "cancelled", which would say the agent
+	// asked for it; the node sees a lost worker and runs the job again
+	// elsewhere when it had sent nothing.
 	s.wmu.Lock()
 	s.ws.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(websocket.CloseGoingAway, "worker stopping"),
 		time.Now().Add(s.w.writeTimeout()))
-	s.wmu.Unlock()
 	s.ws.Close()
+	s.wmu.Unlock()
+	s.cancelAll()
+	s.jobs.Wait()
 }
 
 // Request maps an assigned job onto the executor's request. A worker
