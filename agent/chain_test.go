@@ -226,7 +226,11 @@ func TestChannelLifecycle(t *testing.T) {
 	offer := agent.Offer{ID: big.NewInt(1), Provider: e.prov.Address, Active: true, Model: node.model,
 		Endpoint: node.url(), Price: node.price, MaxTokens: 1024}
 	toppedUp := make(chan error, 4)
-	client, err := agent.Dial(t.Context(), agent.Config{Offer: offer, Deployment: d, Signer: hotKey, Channel: opened.ID,
+	store, err := agent.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := agent.Dial(t.Context(), agent.Config{Offer: offer, Deployment: d, Signer: hotKey, Channel: opened.ID, Store: store,
 		TopUp: &agent.AutoTopUp{Channels: ch, Policy: agent.TopUpPolicy{Threshold: big.NewInt(params.Ether), Amount: big.NewInt(777)},
 			OnTopUp: func(added *big.Int, err error) { toppedUp <- err }}})
 	if err != nil {
@@ -265,6 +269,14 @@ func TestChannelLifecycle(t *testing.T) {
 	at, err := ch.RequestWithdrawal(t.Context(), opened.ID)
 	if err != nil || at.IsZero() {
 		t.Fatal(at, err)
+	}
+	status, err := ch.Status(t.Context(), opened.ID, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status.Charged.Cmp(claimed) != 0 || status.Claimed.Cmp(claimed) != 0 || status.Receipts != 2 ||
+		!status.WithdrawableAt.Equal(at) || status.Remaining.Cmp(new(big.Int).Sub(ethDeposit, claimed)) != 0 {
+		t.Fatalf("status %+v", status)
 	}
 	if err := ch.TopUp(t.Context(), opened.ID, big.NewInt(1)); agent.CodeOf(err) != agent.CodeChannelClosed {
 		t.Fatalf("top-up while withdrawing: %v", err)

@@ -429,3 +429,46 @@ func (c *Channels) send(ctx context.Context, op string, contract *bind.BoundCont
 	}
 	return r, nil
 }
+
+// Status is a channel as the chain and the agent's receipts see it.
+type Status struct {
+	ChainChannel
+	// Charged is the highest cumulative_charged of the receipts the store
+	// holds, Receipts their count and LastSeq the last one's seq.
+	Charged  *big.Int
+	Receipts int
+	LastSeq  uint64
+	// Untrusted says why the provider was marked untrusted, if it was.
+	Untrusted string
+	// Remaining is the deposit less the larger of Charged and Claimed.
+	Remaining *big.Int
+}
+
+// Status reads channel id from the chain and its receipts from store (nil:
+// none), without connecting to the node.
+func (c *Channels) Status(ctx context.Context, id common.Hash, store *Store) (*Status, error) {
+	ch, err := c.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{ChainChannel: *ch, Charged: new(big.Int)}
+	if store != nil {
+		recs, err := store.Load(id)
+		if err != nil {
+			return nil, &Error{Op: "status", Code: CodeBadReceipt, Message: "read receipts", Err: err}
+		}
+		for _, r := range recs {
+			if r.Rejected != "" {
+				st.Untrusted = r.Rejected
+				continue
+			}
+			st.Receipts++
+			if cum := r.Receipt.CumulativeCharged.Big(); cum.Cmp(st.Charged) > 0 {
+				st.Charged = cum
+			}
+			st.LastSeq = max(st.LastSeq, r.Receipt.Seq)
+		}
+	}
+	st.Remaining = ch.Remaining(st.Charged)
+	return st, nil
+}

@@ -263,6 +263,24 @@ func TestRetryRespectsRetryAfter(t *testing.T) {
 	}
 }
 
+// job_in_progress is waited out for as long as the node lets a job run,
+// not counted against the retries.
+func TestJobInProgressWaits(t *testing.T) {
+	e := newEnv(t)
+	e.node.refuse = func(id string, attempt int) *wire.Error {
+		if attempt < 3 {
+			return wire.NewError(id, wire.CodeJobInProgress, "still running")
+		}
+		return nil
+	}
+	cfg := e.config()
+	cfg.Retries = -1
+	c := e.dial(t, cfg)
+	if res, err := c.Submit(t.Context(), chat("patience")); err != nil || res.Attempts != 4 {
+		t.Fatal(res, err)
+	}
+}
+
 func TestRetriesSpent(t *testing.T) {
 	e := newEnv(t)
 	e.node.refuse = func(id string, _ int) *wire.Error { return wire.NewError(id, wire.CodeTooManyJobs, "full") }

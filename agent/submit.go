@@ -170,7 +170,8 @@ func (c *Client) run(j *job) {
 	if slots != nil {
 		defer func() { <-slots }()
 	}
-	retries := 0
+	retries, waited := 0, 0
+	var waitStart time.Time
 	for {
 		if c.cancelled(j) && !j.maybeHeld {
 			c.finish(j, nil, &Error{Op: "submit", Code: Code(wire.CodeCancelled), JobID: j.id, Message: "cancelled before the node accepted it", Err: context.Canceled})
@@ -192,6 +193,22 @@ func (c *Client) run(j *job) {
 		case out.dropped:
 			j.resubmitted = j.maybeHeld
 			c.log.Info("connection dropped; submitting again", "job", j.id)
+		case out.retry != nil && out.retry.Code == wire.CodeJobInProgress:
+			// The id still runs from an earlier submission: wait for its
+			// outcome as long as the node lets a job run, not a number of
+			// retries.
+			if waited == 0 {
+				waitStart = time.Now()
+			}
+			waited++
+			if time.Since(waitStart) > c.jobTimeout() {
+				c.finish(j, nil, remoteError("submit", j.id, out.retry))
+				return
+			}
+			if !c.sleep(c.cfg.Backoff.delay(waited-1, time.Duration(out.retry.RetryAfterMS)*time.Millisecond), j.cancel) {
+				c.finish(j, nil, c.stopErr(j))
+				return
+			}
 		case out.retry != nil:
 			retries++
 			if c.cfg.Retries < 0 || retries > c.cfg.Retries {
@@ -208,6 +225,16 @@ func (c *Client) run(j *job) {
 			}
 		}
 	}
+}
+
+// jobTimeout is how long the node lets a job run, from its challenge.
+func (c *Client) jobTimeout() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil && c.cur.limits.JobTimeoutMS > 0 {
+		return time.Duration(c.cur.limits.JobTimeoutMS) * time.Millisecond
+	}
+	return 5 * time.Minute
 }
 
 // send signs a voucher for charged + everything in flight + this job and
