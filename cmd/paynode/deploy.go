@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/paynode/paynode/contracts"
+	"github.com/paynode/paynode/internal/devstack"
 	"github.com/paynode/paynode/internal/keyfile"
 	"github.com/paynode/paynode/testnet"
 )
@@ -128,7 +129,7 @@ func dialChain(ctx context.Context, rpcURL string) (*ethclient.Client, *big.Int,
 }
 
 // testUSDMint is what each --mint-to address receives: 1,000,000 TUSD.
-var testUSDMint = new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1_000_000))
+var testUSDMint = devstack.TestUSDMint
 
 func parseMintTo(s string) (map[common.Address]*big.Int, error) {
 	if s == "" {

@@ -38,6 +38,10 @@ type command struct {
 var commands = map[string]command{
 	"chain":  {"run a local dev chain with paynode's contracts deployed", (*Main).runChain},
 	"deploy": {"deploy paynode's contracts onto any EVM chain", (*Main).runDeploy},
+	"dev":    {"run the dev chain and a provider node with a builtin worker, in one process", (*Main).runDev},
+	"serve":  {"run the provider node (--config FILE)", (*Main).runServe},
+	"status": {"show a running node's offers, workers, channels and money", (*Main).runStatus},
+	"worker": {"run a worker that serves a node's jobs on an inference server", (*Main).runWorker},
 }
 
 // errUsage marks an error in how the command was called; it exits 2.
