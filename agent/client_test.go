@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -587,5 +586,3 @@ func TestBadJobs(t *testing.T) {
 		t.Fatalf("%d bad jobs reached the node", n)
 	}
 }
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
