@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/paynode/paynode/metrics"
 	"github.com/paynode/paynode/node/executor"
@@ -683,4 +686,38 @@ func TestCloseRemote(t *testing.T) {
 	if _, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + testToken}}); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("dial after Close: %v %v, want HTTP 503", resp, err)
 	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	h, url := newHub(t, hub.Options{Metrics: metrics.New(reg, metrics.BuildInfo{})})
+	check := func(connections, lost int) {
+		t.Helper()
+		want := fmt.Sprintf(`
+# HELP paynode_hub_worker_connections Worker websocket connections open.
+# TYPE paynode_hub_worker_connections gauge
+paynode_hub_worker_connections %d
+# HELP paynode_hub_workers_lost_total Workers that went away with jobs assigned.
+# TYPE paynode_hub_workers_lost_total counter
+paynode_hub_workers_lost_total %d
+`, connections, lost)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "paynode_hub_worker_connections", "paynode_hub_workers_lost_total"); err != nil {
+			t.Error(err)
+		}
+	}
+	a := register(t, url, "a", 1, model)
+	b := register(t, url, "b", 1, model)
+	removeLocal := h.AddLocal("local", 1, []string{"other"}, &builtin.Model{})
+	check(2, 0) // connections: the local worker has none
+	b.ws.Close()
+	hubtest.WaitFor(t, "b gone", hubtest.Workers(h, 2))
+	check(1, 0) // idle: not lost
+	res := runAsync(t, t.Context(), h, model, nil)
+	a.readAssign()
+	a.ws.Close()
+	wantCode(t, wait(t, res).err, wire.CodeWorkerFailed)
+	hubtest.WaitFor(t, "a gone", hubtest.Workers(h, 1))
+	check(0, 1)
+	removeLocal()
+	check(0, 1)
 }

@@ -435,7 +435,9 @@ func (h *Hub) addWorker(w *worker) bool {
 	w.tasks = make(map[string]*task)
 	h.workers = append(h.workers, w)
 	h.dispatchLocked()
-	h.met.WorkerConnected(1)
+	if w.conn != nil { // the metric counts worker connections
+		h.met.WorkerConnected(1)
+	}
 	h.log.Info("worker registered", "worker", w.name, "addr", w.addr, "capacity", w.capacity, "models", w.models)
 	return true
 }
@@ -469,7 +471,9 @@ func (h *Hub) dropWorker(w *worker) {
 	h.dispatchLocked()
 	h.mu.Unlock()
 
-	h.met.WorkerConnected(-1)
+	if w.conn != nil {
+		h.met.WorkerConnected(-1)
+	}
 	if len(lost) > 0 {
 		h.met.WorkerLost()
 		h.log.Warn("worker lost with jobs", "worker", w.name, "jobs", len(lost))

@@ -206,7 +206,9 @@ func (w *Worker) session(ctx context.Context, log *slog.Logger) (registered bool
 	s := &session{w: w, ws: ws, log: log, running: make(map[string]context.CancelFunc)}
 	defer ws.Close()
 	ws.SetReadLimit(wire.DefaultMaxNodeFrameBytes)
-	if err := s.register(); err != nil {
+	unwatch := context.AfterFunc(ctx, func() { ws.Close() }) // a node slow to answer the register
+	err = s.register()
+	if !unwatch() || err != nil {
 		return false, err
 	}
 	log.Info("registered with the node", "url", w.URL, "capacity", w.capacity(), "models", w.Models)

@@ -483,3 +483,17 @@ func TestFailFor(t *testing.T) {
 		}
 	}
 }
+
+func TestStopWhileRegistering(t *testing.T) {
+	registering := make(chan struct{})
+	url := fakeNode(t, func(ws *websocket.Conn) {
+		ws.ReadMessage() // the register, never answered
+		close(registering)
+		ws.ReadMessage() // until the worker hangs up
+	})
+	stop := start(t, &worker.Worker{URL: url, Name: "w", Models: []string{"m"}, Executor: &builtin.Model{}})
+	<-registering
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
