@@ -83,4 +83,3 @@ func BenchmarkRemoteJob(b *testing.B) {
 		})
 	}
 }
-
