@@ -91,12 +91,14 @@ func (h *Hub) authorized(r *http.Request) bool {
 // writes go through send (wmu), pings through WriteControl, which gorilla
 // lets run beside them.
 type conn struct {
-	h   *Hub
-	ws  *websocket.Conn
+	h  *Hub
+	ws *websocket.Conn
+	// log and w are set by the reader at register, before the hub
+	// knows the worker; read-only after.
 	log *slog.Logger
+	w   *worker
 	dec wire.Decoder
 	buf bytes.Buffer  // the frame being read; reader only
-	w   *worker       // set at register; reader only
 	wmu sync.Mutex    // serializes writes
 	end chan struct{} // closed when serve returns
 	cls sync.Once     // one close frame
@@ -129,7 +131,6 @@ func (c *conn) serve(addr string) {
 		}
 	}
 	defer c.h.dropWorker(c.w)
-	c.log = c.log.With("worker", c.w.name)
 
 	c.ws.SetPongHandler(func(string) error {
 		c.ws.SetReadDeadline(time.Now().Add(2 * hb))
@@ -160,6 +161,7 @@ func (h *Hub) isOpen() bool {
 // register adds the worker and answers registered. wmu is held across
 // both, so no assign can go out before registered.
 func (c *conn) register(reg *wire.Register, addr string) bool {
+	c.log = c.log.With("worker", reg.Name) // before other goroutines can see c
 	c.w = &worker{
 		name:     reg.Name,
 		addr:     addr,

@@ -721,3 +721,45 @@ paynode_hub_workers_lost_total %d
 	removeLocal()
 	check(0, 1)
 }
+
+func TestRerunGoesFirst(t *testing.T) {
+	h, url := newHub(t, hub.Options{})
+	a := register(t, url, "a", 1, model)
+	b := register(t, url, "b", 1, model)
+	run := func(text string) <-chan result {
+		slot, err := h.Reserve(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan result, 1)
+		go func() {
+			out, u, err := slot.Run(t.Context(), request(text), nil)
+			ch <- result{out, u, err}
+		}()
+		return ch
+	}
+	content := func(a *wire.Assign) string { return a.Request.Messages[0].Content }
+	one := run("one")
+	if got := content(a.readAssign()); got != "one" {
+		t.Fatalf("a got %q", got)
+	}
+	two := run("two")
+	twoID := b.readAssign().ID
+	three := run("three")
+	hubtest.WaitFor(t, "three queued", func() bool { return hub.Queued(h, model) == 1 })
+	a.ws.Close()
+	hubtest.WaitFor(t, "one back in line", func() bool { return hub.Queued(h, model) == 2 })
+	b.send(&wire.Done{ID: twoID})
+	for _, want := range []string{"one", "three"} { // the re-run first: it was in line before three
+		as := b.readAssign()
+		if content(as) != want {
+			t.Fatalf("b got %q, want %q", content(as), want)
+		}
+		b.send(&wire.Done{ID: as.ID})
+	}
+	for _, ch := range []<-chan result{one, two, three} {
+		if r := wait(t, ch); r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+}
