@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -114,6 +115,9 @@ func (c *conn) serve(addr string) {
 		m, err := c.read()
 		if err != nil {
 			c.log.Debug("worker connection ended before register", "err", err)
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				c.closeWith(websocket.ClosePolicyViolation, "register_timeout")
+			}
 			return
 		}
 		if m == nil {

@@ -47,8 +47,8 @@ type Options struct {
 	// MaxFrameBytes bounds the frames read from workers (default 1 MiB).
 	MaxFrameBytes int
 	// HeartbeatInterval is the websocket ping interval; a worker silent
-	// for two intervals (no pong, no frame) is lost (default 10 s). It
-	// is also how long a new connection has to register.
+	// for two intervals (no pong, no frame) is lost (default 10 s), and
+	// a new connection has two intervals to register.
 	HeartbeatInterval time.Duration
 	// WriteTimeout bounds each frame's write (default 10 s).
 	WriteTimeout time.Duration

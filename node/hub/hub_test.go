@@ -524,8 +524,9 @@ func TestHeartbeat(t *testing.T) {
 func TestRegisterTimeout(t *testing.T) {
 	_, url := newHub(t, hub.Options{HeartbeatInterval: 50 * time.Millisecond})
 	r := dial(t, url)
-	if err := r.waitClosed(); err == nil {
-		t.Fatal("no error")
+	err := r.waitClosed()
+	if ce, ok := errors.AsType[*websocket.CloseError](err); !ok || ce.Code != websocket.ClosePolicyViolation || ce.Text != "register_timeout" {
+		t.Fatalf("closed with %v, want 1008 register_timeout", err)
 	}
 }
 
