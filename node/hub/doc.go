@@ -41,9 +41,11 @@
 // queued, or waiting to run again) number fewer than the free capacity of
 // the workers serving it plus Options.QueueSize; past that it answers
 // overloaded with retry_after_ms. A worker that announces capacity 0
-// (drains) or goes away gets no new jobs; when no worker with room to
-// serve a model is left, the jobs queued for it end in unknown_model
-// (worker_failed for a job that was running when its worker was lost).
+// (drains) or goes away gets no new jobs; when no worker serves a model
+// any more (all gone, drained, or announcing other models), the jobs
+// queued for it end at once in unknown_model (worker_failed for a job
+// that was running when its worker was lost), rather than wait for their
+// timeout.
 //
 // # Protocol
 //
