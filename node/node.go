@@ -83,6 +83,10 @@ type Options struct {
 	// NoSync opens the ledger without fsync. UNSAFE; for tests and
 	// benchmarks that measure everything but the disk.
 	NoSync bool
+	// BenchUnpaid also serves agents at UnpaidPath without payment, for
+	// benchmarks of what payment costs. UNSAFE: never on a node that
+	// serves real agents.
+	BenchUnpaid bool
 	// Version names the binary in paynode_build_info and /status.
 	Version string
 	// Progress, when set, hears of each start-up step, for people.
@@ -104,6 +108,7 @@ type Node struct {
 	payments   *payment.Payments
 	hub        *hub.Hub
 	api        *api.Server
+	unpaidAPI  *api.Server
 	settler    *settle.Settler
 	metrics    *metrics.Metrics
 	registry   *prometheus.Registry
@@ -269,7 +274,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	for i, r := range n.offers {
 		apiOffers[i] = api.Offer{ID: r.ID, Model: r.Offer.Model, Asset: r.Offer.Asset, Price: r.Offer.Price, MaxTokens: r.Offer.MaxTokens}
 	}
-	n.api, err = api.New(api.Options{
+	apiOpts := api.Options{
 		Provider:   n.provider,
 		Deployment: d,
 		Offers:     apiOffers,
@@ -288,13 +293,23 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		},
 		Metrics: n.metrics,
 		Log:     n.log.With("subsystem", "api"),
-	})
-	if err != nil {
+	}
+	if n.api, err = api.New(apiOpts); err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/agent", n.api)
 	mux.Handle("/v1/worker", n.hub)
+	if n.opts.BenchUnpaid {
+		free := apiOpts
+		free.Payments, free.Metrics = unpaid{}, nil
+		free.Log = n.log.With("subsystem", "api-unpaid")
+		if n.unpaidAPI, err = api.New(free); err != nil {
+			return err
+		}
+		mux.Handle(UnpaidPath, n.unpaidAPI)
+		n.log.Warn("serving jobs WITHOUT payment for benchmarks", "path", UnpaidPath)
+	}
 	n.apiSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(n.log)}
 	n.metricsSrv = &http.Server{Handler: n.operatorHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(n.log)}
 	n.goServe("api", n.apiSrv, n.apiLn)
@@ -430,9 +445,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
 	dctx, cancel := context.WithTimeout(ctx, n.cfg.API.ShutdownTimeout.Duration)
 	defer cancel()
-	if n.api != nil {
-		if err := n.api.Shutdown(dctx); err != nil {
-			errs = append(errs, fmt.Errorf("agent API: %w", err))
+	for _, a := range []*api.Server{n.api, n.unpaidAPI} {
+		if a != nil {
+			if err := a.Shutdown(dctx); err != nil {
+				errs = append(errs, fmt.Errorf("agent API: %w", err))
+			}
 		}
 	}
 	if n.hub != nil {

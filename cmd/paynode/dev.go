@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/paynode/paynode/internal/devstack"
 	"github.com/paynode/paynode/node"
+	"github.com/paynode/paynode/node/config"
 	"github.com/paynode/paynode/node/executor/builtin"
 )
 
@@ -39,6 +41,7 @@ type devInfo struct {
 	AgentURL        string             `json:"agentUrl"`
 	WorkerURL       string             `json:"workerUrl"`
 	MetricsURL      string             `json:"metricsUrl"`
+	UnpaidURL       string             `json:"unpaidUrl,omitempty"`
 	Dir             string             `json:"dir"`
 	DeploymentFile  string             `json:"deploymentFile"`
 	ConfigFile      string             `json:"configFile"`
@@ -58,6 +61,8 @@ func (m *Main) runDev(ctx context.Context, args []string) error {
 	tokenDelay := flags.Duration("token-delay", 0, "pause of the builtin model before each output token (to watch streaming)")
 	tokenOffer := flags.Bool("tusd-offer", false, "also offer the builtin model for TUSD, the dev chain's test dollar")
 	asJSON := flags.Bool("json", false, "print the stack's details as one JSON object on stdout")
+	capacity := flags.Int("builtin-capacity", 64, "jobs the builtin worker runs at once")
+	benchUnpaid := flags.Bool("bench-unpaid", false, "UNSAFE, for 'paynode bench' only: also take jobs WITHOUT payment at "+node.UnpaidPath)
 	lf := addLogFlags(flags)
 	if err := parseFlags(flags, args); err != nil {
 		return err
@@ -74,7 +79,9 @@ func (m *Main) runDev(ctx context.Context, args []string) error {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Dir: *dir, ChainHTTP: *httpAddr, APIListen: *listen, MetricsListen: *metricsListen,
 		Builtin: &builtin.Model{TokenDelay: *tokenDelay}, TokenOffer: *tokenOffer, Log: log,
-		Progress: func(msg string) { fmt.Fprintln(m.Stderr, "paynode dev:", msg) },
+		BenchUnpaid: *benchUnpaid,
+		Configure:   func(c *config.Config) { c.Workers.BuiltinCapacity = *capacity },
+		Progress:    func(msg string) { fmt.Fprintln(m.Stderr, "paynode dev:", msg) },
 	})
 	if err != nil {
 		return err
@@ -90,6 +97,9 @@ func (m *Main) runDev(ctx context.Context, args []string) error {
 		Dir: stack.Dir, DeploymentFile: stack.DeploymentFile, ConfigFile: stack.ConfigFile,
 		Provider: n.Provider(), Agent: crypto.PubkeyToAddress(stack.AgentKey.PublicKey),
 		AgentKeyFile: stack.AgentKeyFile, WorkerTokenFile: stack.WorkerTokenFile,
+	}
+	if *benchUnpaid {
+		info.UnpaidURL = strings.TrimSuffix(n.AgentURL(), "/v1/agent") + node.UnpaidPath
 	}
 	st, err := n.Status(ctx)
 	if err != nil {

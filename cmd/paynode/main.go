@@ -36,6 +36,7 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"bench":  {"measure a node on this machine: paid and unpaid jobs/s, latency, memory, gas", (*Main).runBench},
 	"chain":  {"run a local dev chain with paynode's contracts deployed", (*Main).runChain},
 	"deploy": {"deploy paynode's contracts onto any EVM chain", (*Main).runDeploy},
 	"dev":    {"run the dev chain and a provider node with a builtin worker, in one process", (*Main).runDev},

@@ -80,6 +80,9 @@ type Options struct {
 	Log *slog.Logger
 	// NoSync opens the ledger without fsync (tests and benchmarks).
 	NoSync bool
+	// BenchUnpaid also serves jobs without payment at node.UnpaidPath,
+	// for `paynode bench`. UNSAFE anywhere else.
+	BenchUnpaid bool
 	// Progress, when set, hears of each step.
 	Progress func(msg string)
 }
@@ -210,6 +213,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	s.Node, err = node.New(s.Config, node.Options{
 		Key: s.ProviderKey, Deployment: s.Deployment, Builtin: opts.Builtin,
 		WorkerToken: s.WorkerToken, Registry: opts.Registry, Log: opts.Log, NoSync: opts.NoSync,
+		BenchUnpaid: opts.BenchUnpaid,
 		Progress: opts.Progress,
 	})
 	if err != nil {
