@@ -193,7 +193,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 
 	// The ledger, and the chain watcher keeping its state in it.
 	n.progress("opening the ledger at %s", cfg.Path(cfg.Store.Path))
-	n.ledger, err = bolt.Open(cfg.Path(cfg.Store.Path), bolt.Options{NoSync: n.opts.NoSync, Logger: n.log.With("subsystem", "ledger")})
+	n.ledger, err = bolt.Open(cfg.Path(cfg.Store.Path), bolt.Options{NoSync: n.opts.NoSync, Logger: n.log})
 	if err != nil {
 		return fmt.Errorf("store.path: %w", err)
 	}
@@ -257,7 +257,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.hub = hub.New(hub.Options{
 		Token: token, QueueSize: cfg.Workers.QueueSize, Metrics: n.metrics,
-		WriteTimeout: cfg.API.WriteTimeout.Duration, Log: n.log.With("subsystem", "hub"),
+		WriteTimeout: cfg.API.WriteTimeout.Duration, Log: n.log,
 	})
 	if cfg.Workers.Builtin {
 		exec := n.opts.Builtin
@@ -292,7 +292,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			JobTimeout:        cfg.API.JobTimeout.Duration,
 		},
 		Metrics: n.metrics,
-		Log:     n.log.With("subsystem", "api"),
+		Log:     n.log,
 	}
 	if n.api, err = api.New(apiOpts); err != nil {
 		return err
@@ -303,7 +303,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if n.opts.BenchUnpaid {
 		free := apiOpts
 		free.Payments, free.Metrics = unpaid{}, nil
-		free.Log = n.log.With("subsystem", "api-unpaid")
+		free.Log = n.log.With("path", UnpaidPath)
 		if n.unpaidAPI, err = api.New(free); err != nil {
 			return err
 		}
