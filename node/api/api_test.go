@@ -506,6 +506,28 @@ func TestCancelAndTimeout(t *testing.T) {
 		c.send(m)
 		c.expectError("j", wire.CodeJobFailed)
 	})
+	t.Run("before it is accepted", func(t *testing.T) {
+		f := newFixture(t, nil)
+		a := f.newAgent(tusd, 1_000_000_000)
+		c := f.connect(a)
+		hold := make(chan struct{})
+		f.chans.mu.Lock()
+		f.chans.hold = hold
+		f.chans.mu.Unlock()
+		m := f.submit(a, "j", modelBuiltin, "q", 0, false)
+		c.send(m)
+		c.send(&wire.Cancel{ID: "j"})
+		c.ping() // the cancel was read
+		f.chans.mu.Lock()
+		f.chans.hold = nil
+		f.chans.mu.Unlock()
+		close(hold)
+		c.expectError("j", wire.CodeCancelled)
+		if st := f.channel(a); st.Charged.Sign() != 0 || st.Reserved.Sign() != 0 {
+			t.Fatalf("ledger %+v", st)
+		}
+		c.paid(m) // the id was not spent
+	})
 	t.Run("timeout", func(t *testing.T) {
 		f := newFixture(t, func(o *Options) { o.Limits.JobTimeout = 100 * time.Millisecond })
 		a := f.newAgent(tusd, 1_000_000_000)

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"math/big"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -87,5 +88,35 @@ func BenchmarkPaidJob(b *testing.B) {
 				b.Fatalf("ledger %+v after %d jobs", st, b.N)
 			}
 		})
+	}
+}
+
+// BenchmarkIdleConnection measures the memory of authenticated agent
+// connections that sit idle: heap and goroutine stacks in use after n
+// connections are open, over n. Agent and server run in one process, so
+// the figure holds both ends of each connection (the agent's end is one
+// gorilla client without goroutines): it bounds the server's share from
+// above.
+func BenchmarkIdleConnection(b *testing.B) {
+	const n = 500
+	f := newFixture(b, nil)
+	inUse := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse + ms.StackInuse
+	}
+	for range b.N {
+		before := inUse()
+		conns := make([]*client, n)
+		for i := range conns {
+			conns[i] = f.connect(f.newAgent(tusd, 1_000_000))
+		}
+		after := inUse()
+		b.ReportMetric(float64(after-before)/n, "bytes/conn")
+		for _, c := range conns {
+			c.ws.Close()
+		}
+		waitFor(b, func() bool { return f.srv.Stats().Connections == 0 })
 	}
 }

@@ -29,11 +29,18 @@ import (
 
 // fakeChannels is a Channels with fixed answers.
 type fakeChannels struct {
-	mu  sync.Mutex
-	chs map[common.Hash]chainwatch.Channel
+	mu   sync.Mutex
+	chs  map[common.Hash]chainwatch.Channel
+	hold chan struct{} // when set, each Lookup waits for a value from it
 }
 
 func (f *fakeChannels) Lookup(_ context.Context, id common.Hash) (chainwatch.Channel, error) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ch, ok := f.chs[id]
