@@ -26,17 +26,19 @@ const (
 	CodeProviderNotAllowed Code = "provider_not_allowed" // the mandate does not allow paying this provider
 	CodeAssetNotAllowed    Code = "asset_not_allowed"    // the mandate does not allow paying in this asset
 	// Paying.
-	CodeBadJob        Code = "bad_job"            // the job is malformed before it is sent (no messages, max_tokens above the offer's, a bad id)
-	CodeBadReceipt    Code = "bad_receipt"        // a receipt failed verification; its provider is now untrusted
-	CodeUntrusted     Code = "untrusted_provider" // the provider signed a receipt that did not add up; the SDK pays it no more
-	CodeWrongNode     Code = "wrong_node"         // the node's challenge names another provider, chain or contract than the offer's
-	CodeUnreachable   Code = "unreachable"        // the node could not be reached (after the reconnect attempts)
-	CodeClosed        Code = "closed"             // the client was closed
-	CodeProtocol      Code = "protocol"           // the node sent something the protocol does not allow
-	CodeRetriesSpent  Code = "retries_spent"      // a retryable error persisted past the retry attempts
-	CodeBadAmount     Code = "bad_amount"         // an amount does not parse
-	CodeChannel       Code = "channel"            // a channel operation on chain failed
-	CodeChannelClosed Code = "channel_closed"     // the channel is closed or being withdrawn
+	CodeBadJob          Code = "bad_job"            // the job is malformed before it is sent (no messages, max_tokens above the offer's, a bad id)
+	CodeBadReceipt      Code = "bad_receipt"        // a receipt failed verification; its provider is now untrusted
+	CodeUntrusted       Code = "untrusted_provider" // the provider signed a receipt that did not add up; the SDK pays it no more
+	CodeWrongNode       Code = "wrong_node"         // the node's challenge names another provider, chain or contract than the offer's
+	CodeUnreachable     Code = "unreachable"        // the node could not be reached (after the reconnect attempts)
+	CodeClosed          Code = "closed"             // the client was closed
+	CodeProtocol        Code = "protocol"           // the node sent something the protocol does not allow
+	CodeRetriesSpent    Code = "retries_spent"      // a retryable error persisted past the retry attempts
+	CodeBadAmount       Code = "bad_amount"         // an amount does not parse
+	CodeChannel         Code = "channel"            // a channel operation on chain failed
+	CodeChannelClosed   Code = "channel_closed"     // the channel is closed or being withdrawn
+	CodeChannelTooSmall Code = "channel_too_small"  // the channel's remaining deposit cannot pay for the job; top up
+	CodeNoChannel       Code = "no_channel"         // the payer has no open channel to the provider in the asset, and none was to be opened
 )
 
 // Error is the SDK's error: an operation, a stable code and a cause. For an

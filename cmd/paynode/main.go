@@ -36,8 +36,10 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"agent":  {"pay providers per job: offers, open, topup, run, status, withdraw, proxy", (*Main).runAgent},
 	"bench":  {"measure a node on this machine: paid and unpaid jobs/s, latency, memory, gas", (*Main).runBench},
 	"chain":  {"run a local dev chain with paynode's contracts deployed", (*Main).runChain},
+	"demo":   {"run the dev stack and an agent that pays for jobs; check receipts, ledger and chain agree", (*Main).runDemo},
 	"deploy": {"deploy paynode's contracts onto any EVM chain", (*Main).runDeploy},
 	"dev":    {"run the dev chain and a provider node with a builtin worker, in one process", (*Main).runDev},
 	"serve":  {"run the provider node (--config FILE)", (*Main).runServe},
