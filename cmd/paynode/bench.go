@@ -38,6 +38,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	maxTokens := flags.Uint64("max-tokens", 16, "output tokens per job")
 	flags.IntVar(&o.IdleConns, "idle-conns", 10000, "idle agent connections held for the memory figure")
 	flags.IntVar(&o.Capacity, "capacity", 512, "jobs the node's builtin worker runs at once")
+	flags.IntVar(&o.Headroom, "voucher-headroom", 0, "sign each voucher this many jobs' max cost ahead, and reuse it while it covers (0: a new voucher per job)")
 	asJSON := flags.Bool("json", false, "print the report as JSON on stdout")
 	if err := parseFlags(flags, args); err != nil {
 		return err
@@ -56,7 +57,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	defer w.Flush()
 	fmt.Fprintf(w, "machine\t%d CPUs, %s, %s, %s\n", rep.Machine.CPUs, rep.Machine.CPU, rep.Machine.OS, rep.Machine.GoVersion)
-	fmt.Fprintf(w, "load\t%d connections × %d in flight, %d output tokens a job\n\n", rep.Agents, rep.InFlight, rep.MaxTokens)
+	fmt.Fprintf(w, "load\t%d connections × %d in flight, %d output tokens a job, voucher headroom %d jobs\n\n", rep.Agents, rep.InFlight, rep.MaxTokens, rep.Headroom)
 	fmt.Fprintf(w, "\tjobs/s\tp50\tp99\tfailed\n")
 	for _, p := range []struct {
 		name string

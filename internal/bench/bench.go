@@ -46,6 +46,7 @@ import (
 	"github.com/paynode/paynode/contracts"
 	"github.com/paynode/paynode/node"
 	"github.com/paynode/paynode/node/nodetest"
+	"github.com/paynode/paynode/node/wire"
 	"github.com/paynode/paynode/testnet"
 )
 
@@ -58,7 +59,10 @@ type Options struct {
 	MaxTokens uint64 // output tokens per job [16]
 	IdleConns int    // idle connections held for the memory figure [10000]
 	Capacity  int    // the builtin worker's capacity [512]
-	Progress  func(string)
+	// Headroom is how many jobs' max cost each voucher signs ahead [0:
+	// a voucher per job]; see docs/protocol.md, Voucher headroom.
+	Headroom int
+	Progress func(string)
 }
 
 // Phase is one run of jobs.
@@ -76,6 +80,7 @@ type Report struct {
 	Machine   Machine `json:"machine"`
 	Agents    int     `json:"agents"`
 	InFlight  int     `json:"inFlightPerAgent"`
+	Headroom  int     `json:"voucherHeadroomJobs"`
 	MaxTokens uint64  `json:"maxTokens"`
 	Unpaid    Phase   `json:"unpaid"`
 	Paid      Phase   `json:"paid"`
@@ -156,7 +161,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	say := func(format string, args ...any) { opts.Progress(fmt.Sprintf(format, args...)) }
-	rep := &Report{Machine: machine(), Agents: opts.Agents, InFlight: opts.InFlight, MaxTokens: opts.MaxTokens}
+	rep := &Report{Machine: machine(), Agents: opts.Agents, InFlight: opts.InFlight, MaxTokens: opts.MaxTokens, Headroom: opts.Headroom}
 
 	say("starting the node (%s dev --bench-unpaid)", opts.Binary)
 	child := exec.CommandContext(ctx, opts.Binary, "dev", "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0",
@@ -231,6 +236,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				return nil, err
 			}
 			a.ChannelID, a.Price, a.NoVerify = channels[i], price, noVerify
+			if opts.Headroom > 0 {
+				// A bench job's prompt is under 64 bytes.
+				bound := (&wire.ChatRequest{Messages: []wire.ChatMessage{{Role: "user", Content: strings.Repeat("x", 64)}}}).InputTokenBound()
+				a.Headroom = new(big.Int).Mul(price.Cost(bound, opts.MaxTokens), big.NewInt(int64(opts.Headroom)))
+			}
 			as[i] = a
 		}
 		return as, nil

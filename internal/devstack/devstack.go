@@ -214,7 +214,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		Key: s.ProviderKey, Deployment: s.Deployment, Builtin: opts.Builtin,
 		WorkerToken: s.WorkerToken, Registry: opts.Registry, Log: opts.Log, NoSync: opts.NoSync,
 		BenchUnpaid: opts.BenchUnpaid,
-		Progress: opts.Progress,
+		Progress:    opts.Progress,
 	})
 	if err != nil {
 		return nil, err

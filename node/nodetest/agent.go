@@ -36,6 +36,12 @@ type Agent struct {
 	// NoVerify skips the receipt checks: for a node's unpaid benchmark
 	// path, whose receipts are not signed.
 	NoVerify bool
+	// Headroom, when set, signs vouchers ahead: a new voucher covers what
+	// is committed plus Headroom, and jobs reuse it while it covers them,
+	// so most jobs cost no signature on either side. The provider may
+	// then claim up to Headroom more than it charged: the agent's
+	// exposure (docs/protocol.md, Voucher headroom).
+	Headroom *big.Int
 
 	key      *ecdsa.PrivateKey
 	conn     *websocket.Conn
@@ -50,6 +56,8 @@ type Agent struct {
 	pending   map[string]chan wire.Message // job id → its messages
 	lastSeq   uint64
 	closed    error
+	voucher   *big.Int // the highest voucher signed, and its signature
+	sig       []byte
 
 	seq atomic.Uint64
 }
@@ -208,6 +216,14 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 	}
 	a.committed.Add(a.committed, maxCost)
 	amount := new(big.Int).Set(a.committed)
+	var sig []byte
+	if a.Headroom != nil {
+		if a.voucher != nil && a.voucher.Cmp(a.committed) >= 0 {
+			amount, sig = a.voucher, a.sig
+		} else {
+			amount.Add(amount, a.Headroom)
+		}
+	}
 	a.pending[job.ID] = events
 	a.mu.Unlock()
 	settled := false
@@ -220,13 +236,19 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 		a.mu.Unlock()
 	}()
 
-	digest, err := a.domain.VoucherDigest(&contracts.Voucher{ChannelID: a.ChannelID, CumulativeAmount: amount})
-	if err != nil {
-		return Outcome{}, err
-	}
-	sig, err := contracts.Sign(digest, a.key)
-	if err != nil {
-		return Outcome{}, err
+	if sig == nil {
+		digest, err := a.domain.VoucherDigest(&contracts.Voucher{ChannelID: a.ChannelID, CumulativeAmount: amount})
+		if err != nil {
+			return Outcome{}, err
+		}
+		if sig, err = contracts.Sign(digest, a.key); err != nil {
+			return Outcome{}, err
+		}
+		a.mu.Lock()
+		if a.voucher == nil || amount.Cmp(a.voucher) > 0 {
+			a.voucher, a.sig = amount, sig
+		}
+		a.mu.Unlock()
 	}
 	model := a.Model
 	if model == "" {
