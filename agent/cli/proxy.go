@@ -35,22 +35,6 @@ Examples:
   curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \
       -d '{"model":"paynode-test-1","messages":[{"role":"user","content":"Hello"}]}'`
 
-// payerBackend adapts agent.Payer to the proxy's Backend.
-type payerBackend struct{ p *agent.Payer }
-
-func (b payerBackend) Offers(ctx context.Context) ([]agent.Offer, error) { return b.p.Offers(ctx) }
-
-func (b payerBackend) Client(ctx context.Context, model string) (proxy.Submitter, agent.Offer, error) {
-	c, o, err := b.p.Client(ctx, model)
-	if err != nil {
-		return nil, o, err
-	}
-	return c, o, nil
-}
-
-// NewPayerBackend returns a proxy Backend paying through p.
-func NewPayerBackend(p *agent.Payer) proxy.Backend { return payerBackend{p} }
-
 func (m *Main) proxy(ctx context.Context, args []string) error {
 	fs := m.flagSet("proxy", "--key-file F [--listen ADDR] [--deposit AMOUNT] [flags]", proxyHelp)
 	c := addChainFlags(fs)
@@ -102,7 +86,7 @@ func (m *Main) proxy(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: &proxy.Server{Backend: NewPayerBackend(p), Logger: log}, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: &proxy.Server{Backend: proxy.PayerBackend(p), Logger: log}, ReadHeaderTimeout: 10 * time.Second}
 	url := "http://" + ln.Addr().String() + "/v1"
 	if c.json {
 		if err := printJSON(m.Stdout, map[string]string{"url": url, "listen": ln.Addr().String(), "payer": s.channels.PayerAddress().Hex(), "signer": s.signerAddress().Hex()}); err != nil {

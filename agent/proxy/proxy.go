@@ -53,6 +53,22 @@ type Backend interface {
 	Client(ctx context.Context, model string) (Submitter, agent.Offer, error)
 }
 
+// PayerBackend pays through p: the offers that pass its filter, and its
+// client for each model (finding or opening the channel on first use).
+func PayerBackend(p *agent.Payer) Backend { return payerBackend{p} }
+
+type payerBackend struct{ p *agent.Payer }
+
+func (b payerBackend) Offers(ctx context.Context) ([]agent.Offer, error) { return b.p.Offers(ctx) }
+
+func (b payerBackend) Client(ctx context.Context, model string) (Submitter, agent.Offer, error) {
+	c, o, err := b.p.Client(ctx, model)
+	if err != nil {
+		return nil, o, err // not a nil *agent.Client in an interface
+	}
+	return c, o, nil
+}
+
 // ReceiptHeader carries the job's receipt: base64 (standard, padded) of
 // the wire.Receipt's JSON.
 const ReceiptHeader = "Paynode-Receipt"
