@@ -663,14 +663,15 @@ func TestShutdown(t *testing.T) {
 // An agent that stops reading is disconnected; its job runs on, is
 // charged once, and its output is replayed to the agent's resubmission.
 func TestSlowAgent(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.Limits.WriteTimeout = 200 * time.Millisecond })
+	f := newFixture(t, func(o *Options) { o.Limits.WriteTimeout = 500 * time.Millisecond })
 	piece := strings.Repeat("x", 1024)
-	const pieces = 12 << 10 // 12 MiB in 1 KiB chunks: more than loopback buffers, more frames than the queue takes
+	const pieces = 32 << 10 // 32 MiB in 1 KiB chunks: more than loopback buffers, more frames than the queue takes
 	f.sched.run["flood"] = func(ctx context.Context, req wire.ChatRequest, emit func(string) error) (string, wire.Usage, error) {
 		for range pieces {
 			emit(piece)
 		}
-		return strings.Repeat(piece, pieces), wire.Usage{InputTokens: 5, OutputTokens: 100}, nil
+		// A short output, so the replay below is not one more flood.
+		return "the end", wire.Usage{InputTokens: 5, OutputTokens: 100}, nil
 	}
 	if err := f.srv.SetOffers(append(slices.Clone(f.srv.opts.Offers), Offer{Model: "flood", Asset: tusd, Price: f.price, MaxTokens: offerMax})); err != nil {
 		t.Fatal(err)
@@ -686,8 +687,8 @@ func TestSlowAgent(t *testing.T) {
 	m.Request.Stream = false
 	c.send(m)
 	r := expect[*wire.Result](c)
-	if !r.Replayed || r.OutputDropped || len(r.Output) != pieces*len(piece) {
-		t.Fatalf("replay: replayed %v, dropped %v, %d bytes", r.Replayed, r.OutputDropped, len(r.Output))
+	if !r.Replayed || r.OutputDropped || r.Output != "the end" {
+		t.Fatalf("replay %+v", r)
 	}
 	if st := f.channel(a); st.Charged.Cmp(r.Cost.Big()) != 0 || st.Reserved.Sign() != 0 {
 		t.Fatalf("ledger %+v", st)
