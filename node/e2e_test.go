@@ -235,3 +235,62 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestVoucherHeadroomBound: an agent that signs vouchers ahead by a
+// headroom H (docs/protocol.md, Voucher headroom) signs about one voucher
+// per H/max_cost jobs, and the node never holds a voucher more than H
+// above what the tight policy would have given it.
+func TestVoucherHeadroomBound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	stack, err := devstack.Start(ctx, devstack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stack.Close(context.Background()) })
+	n := stack.Node
+	signer, _ := crypto.GenerateKey()
+	id := nodetest.OpenChannel(t, stack.Chain.Client(), stack.Deployment, stack.AgentKey, n.Provider(), signer, common.Address{}, big.NewInt(1e18), common.HexToHash("0x1"))
+	a, err := nodetest.Dial(ctx, n.AgentURL(), signer, n.Provider())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	price := n.Offers()[0].Offer.Price
+	job := nodetest.Job{Prompt: "Count to three.", MaxTokens: 16}
+	maxCost := price.Cost((&wire.ChatRequest{Messages: []wire.ChatMessage{{Role: "user", Content: job.Prompt}}}).InputTokenBound(), job.MaxTokens)
+	headroom := new(big.Int).Mul(maxCost, big.NewInt(10))
+	a.ChannelID, a.Price, a.Headroom = id, price, headroom
+
+	vouchers := map[string]bool{}
+	for i := range 100 {
+		job.ID = fmt.Sprintf("h-%d", i)
+		out, err := a.Run(ctx, job)
+		if err != nil || out.Err != nil {
+			t.Fatalf("job %d: %+v, %v", i, out, err)
+		}
+		cs, err := n.Ledger().Channel(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vouchers[cs.Voucher.Amount.String()] = true
+		// Jobs run one at a time: the tight policy's voucher exceeds
+		// what was charged by at most one max cost; headroom adds H.
+		limit := new(big.Int).Add(cs.Charged, headroom)
+		if limit.Add(limit, maxCost); cs.Voucher.Amount.Cmp(limit) > 0 {
+			t.Fatalf("after job %d the node holds a voucher for %s, above charged %s + max cost %s + headroom %s", i, cs.Voucher.Amount, cs.Charged, maxCost, headroom)
+		}
+	}
+	// Jobs cost less than their max cost, so a voucher with headroom for
+	// 10 max costs lasts at least 10 jobs.
+	if len(vouchers) > 100/10+1 {
+		t.Errorf("%d distinct vouchers for 100 jobs with a headroom of 10 jobs", len(vouchers))
+	}
+	// Settlement claims what was charged, not the voucher's ceiling.
+	if _, err := n.Settler().Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := nodetest.Claimed(t, stack.Chain.Client(), stack.Deployment, id), a.Charged(); got.Cmp(want) != 0 {
+		t.Errorf("claimed %s, charged %s", got, want)
+	}
+}
