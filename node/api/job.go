@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/paynode/paynode/node/chainwatch"
+	"github.com/paynode/paynode/node/hub"
 	"github.com/paynode/paynode/node/ledger"
 	"github.com/paynode/paynode/node/payment"
 	"github.com/paynode/paynode/node/wire"
@@ -416,7 +417,7 @@ func (s *Server) run(j *job, slot Slot, auth *payment.Authorization, req wire.Ch
 		slot.Release()
 		err = wire.NewError(j.key.id, wire.CodeCancelled, "cancelled before it ran")
 	} else {
-		output, usage, err = slot.Run(ctx, req, func(delta string) error {
+		output, usage, err = slot.Run(hub.WithLogger(ctx, j.log), req, func(delta string) error {
 			j.emit(s.now(), delta)
 			return nil
 		})

@@ -178,6 +178,16 @@ func (s *Slot) Release() {
 	h.slots.Done()
 }
 
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying the logger of the job a Slot runs: the
+// hub's lines about the job then carry what the caller's logger carries
+// (the agent's job id and channel, say) beside the hub's own task id and
+// worker.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
 // Run runs the job on the least-loaded worker serving the slot's model,
 // waiting in the model's queue while all are busy. req.MaxTokens must be
 // set (the bound the agent paid for). emit, which may be nil, gets each
@@ -209,9 +219,14 @@ func (s *Slot) Run(ctx context.Context, req wire.ChatRequest, emit func(delta st
 	req.Stream = false // workers always stream; the flag is the agent's business
 	deadline, _ := ctx.Deadline()
 	order := h.order.Add(1)
+	log := h.log
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		log = l
+	}
 	var out strings.Builder
 	for attempt := 1; ; attempt++ {
 		t := &task{
+			log:      log,
 			id:       "n-" + strconv.FormatUint(h.taskIDs.Add(1), 10),
 			model:    s.model,
 			req:      &req,

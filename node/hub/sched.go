@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -61,7 +62,8 @@ func (r *recent) has(id string) bool {
 
 // task is one attempt of a job on one worker.
 type task struct {
-	id       string // the hub's job id on the worker connection
+	log      *slog.Logger // the job's logger: the caller's (WithLogger) or the hub's
+	id       string       // the hub's job id on the worker connection
 	model    string
 	req      *wire.ChatRequest
 	deadline time.Time // zero: none
@@ -257,7 +259,7 @@ func (h *Hub) await(ctx context.Context, t *task, emit func(string) error, out *
 		switch {
 		case e == nil:
 		case e.lost && !streamed && t.attempt < MaxAttempts:
-			h.log.Info("job's worker lost before any output; running it again", "job", t.id, "worker", w.name, "attempt", t.attempt)
+			t.log.Info("job's worker lost before any output; running it again", "task", t.id, "worker", w.name, "attempt", t.attempt)
 			return wire.Usage{}, errLost
 		case e.lost:
 			return wire.Usage{}, wire.NewError("", wire.CodeWorkerFailed, "the worker running the job was lost")
@@ -283,7 +285,7 @@ func (h *Hub) await(ctx context.Context, t *task, emit func(string) error, out *
 
 // start sends the task to its worker.
 func (h *Hub) start(w *worker, t *task) {
-	h.log.Debug("job assigned", "job", t.id, "worker", w.name, "model", t.model, "attempt", t.attempt)
+	t.log.Debug("job assigned", "task", t.id, "worker", w.name, "model", t.model, "attempt", t.attempt)
 	if w.conn != nil {
 		w.conn.assign(t)
 		return
@@ -319,7 +321,7 @@ func (h *Hub) abort(t *task, started bool, e *wire.Error) {
 	h.mu.Unlock()
 	t.finish(&end{err: e})
 	if w != nil && started {
-		h.log.Debug("job ended on the node's side; cancelling it", "job", t.id, "worker", w.name, "code", e.Code)
+		t.log.Debug("job ended on the node's side; cancelling it", "task", t.id, "worker", w.name, "code", e.Code)
 		h.cancel(w, t)
 	}
 }
@@ -368,7 +370,7 @@ func (h *Hub) deliver(w *worker, t *task, seq uint64, delta string) error {
 	}
 	t.mu.Unlock()
 	if bad != nil {
-		h.log.Warn("job failed: the worker broke the protocol", "job", t.id, "worker", w.name, "err", bad.Message)
+		t.log.Warn("job failed: the worker broke the protocol", "task", t.id, "worker", w.name, "err", bad.Message)
 		h.abort(t, true, bad)
 		return bad
 	}
@@ -392,9 +394,9 @@ func (h *Hub) endTask(w *worker, id string, e *end) bool {
 		return false
 	}
 	if e.err != nil {
-		h.log.Debug("job failed on the worker", "job", id, "worker", w.name, "code", e.err.Code, "message", e.err.Message)
+		t.log.Debug("job failed on the worker", "task", id, "worker", w.name, "code", e.err.Code, "message", e.err.Message)
 	} else {
-		h.log.Debug("job done", "job", id, "worker", w.name, "input_tokens", e.usage.InputTokens, "output_tokens", e.usage.OutputTokens)
+		t.log.Debug("job done", "task", id, "worker", w.name, "input_tokens", e.usage.InputTokens, "output_tokens", e.usage.OutputTokens)
 	}
 	t.finish(e)
 	return true
