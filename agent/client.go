@@ -444,14 +444,8 @@ func (c *Client) dial() (*conn, error) {
 		}
 		return fail(errorf("connect", CodeProtocol, "the node's first message is %s, not challenge", m.Type()))
 	}
-	d := c.cfg.Deployment
-	switch {
-	case ch.Provider != c.cfg.Offer.Provider:
-		return fail(errorf("connect", CodeWrongNode, "the node at %s is provider %s, the offer's is %s", c.cfg.Offer.Endpoint, ch.Provider, c.cfg.Offer.Provider))
-	case ch.ChainID != d.ChainID:
-		return fail(errorf("connect", CodeWrongNode, "the node at %s is on chain %d, not %d", c.cfg.Offer.Endpoint, ch.ChainID, d.ChainID))
-	case ch.Contract != d.PaymentChannels:
-		return fail(errorf("connect", CodeWrongNode, "the node at %s serves PaymentChannels %s, not %s", c.cfg.Offer.Endpoint, ch.Contract, d.PaymentChannels))
+	if err := checkChallenge(ch, &c.cfg.Offer, c.cfg.Deployment); err != nil {
+		return fail(err)
 	}
 	hello, err := ch.Answer(c.cfg.Signer)
 	if err != nil {
@@ -477,6 +471,54 @@ func (c *Client) dial() (*conn, error) {
 	ws.SetReadDeadline(time.Time{})
 	cn.limits = ch.Limits
 	return cn, nil
+}
+
+// checkChallenge refuses a node whose challenge names another provider
+// than offer o's, or another chain or contract than d's.
+func checkChallenge(ch *wire.Challenge, o *Offer, d *contracts.Deployment) error {
+	switch {
+	case ch.Provider != o.Provider:
+		return errorf("connect", CodeWrongNode, "the node at %s is provider %s, the offer's is %s", o.Endpoint, ch.Provider, o.Provider)
+	case ch.ChainID != d.ChainID:
+		return errorf("connect", CodeWrongNode, "the node at %s is on chain %d, not %d", o.Endpoint, ch.ChainID, d.ChainID)
+	case ch.Contract != d.PaymentChannels:
+		return errorf("connect", CodeWrongNode, "the node at %s serves PaymentChannels %s, not %s", o.Endpoint, ch.Contract, d.PaymentChannels)
+	}
+	return nil
+}
+
+// Probe connects to offer o's endpoint and checks the node's challenge,
+// without authenticating: whether the node is up and is the offer's
+// provider on d's chain and contract. Payer probes before it opens a
+// channel, so that no deposit goes to a provider that cannot be reached.
+func Probe(ctx context.Context, o *Offer, d *contracts.Deployment, dialer *websocket.Dialer) error {
+	if err := checkEndpoint(o.Endpoint); err != nil {
+		return errorf("probe", CodeBadJob, "%v", err)
+	}
+	if dialer == nil {
+		dialer = websocket.DefaultDialer
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ws, _, err := dialer.DialContext(ctx, o.Endpoint, nil)
+	if err != nil {
+		return &Error{Op: "connect", Code: CodeUnreachable, Message: fmt.Sprintf("%s: %v", o.Endpoint, err), Retryable: true, Err: err}
+	}
+	defer ws.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		ws.SetReadDeadline(dl)
+	}
+	m, err := readMessage(ws)
+	if err != nil {
+		return &Error{Op: "connect", Code: CodeUnreachable, Message: fmt.Sprintf("%s: no challenge: %v", o.Endpoint, err), Retryable: true, Err: err}
+	}
+	switch m := m.(type) {
+	case *wire.Challenge:
+		return checkChallenge(m, o, d)
+	case *wire.Error:
+		return remoteError("connect", "", m)
+	}
+	return errorf("connect", CodeProtocol, "the node's first message is %s, not challenge", m.Type())
 }
 
 var agentDecoder = wire.Decoder{Direction: wire.NodeToAgent}

@@ -91,7 +91,8 @@ func (p *Payer) Client(ctx context.Context, model string) (*Client, Offer, error
 // ChannelFor returns the payer's open channel to o's provider in o's
 // asset naming the signer with the most left (the deposit less the larger
 // of what the stored receipts say was charged and what was claimed),
-// opening one with the Deposit when there is none. need, when set, is
+// opening one with the Deposit when there is none (after probing the
+// offer's endpoint: no deposit goes to a node that cannot be reached). need, when set, is
 // the least that must be left: a channel with less is refused with
 // CodeChannelTooSmall (top it up), never silently replaced. opened is
 // non-nil when ChannelFor opened the channel.
@@ -143,6 +144,10 @@ func (p *Payer) ChannelFor(ctx context.Context, o *Offer, need *big.Int) (st *St
 	if need != nil && deposit.Cmp(need) < 0 {
 		return nil, nil, errorf("channel", CodeChannelTooSmall,
 			"a deposit of %s base units cannot pay for the job, which may cost up to %s", deposit, need)
+	}
+	// No deposit to a node that is down or is not the offer's.
+	if err := Probe(ctx, o, p.Channels.Deployment, nil); err != nil {
+		return nil, nil, err
 	}
 	opened, err = p.Channels.Open(ctx, OpenParams{Provider: o.Provider, Signer: signer, Asset: o.Asset, Deposit: deposit})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -156,7 +157,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	client, err := agent.Dial(ctx, agent.Config{Offer: offer, Deployment: s.d, Signer: s.signer, Channel: st.ID, Store: s.store, Budget: budget})
+	// One job from the shell: give up on an unreachable node in about a
+	// second rather than retry as a long-running agent would.
+	client, err := agent.Dial(ctx, agent.Config{Offer: offer, Deployment: s.d, Signer: s.signer, Channel: st.ID, Store: s.store, Budget: budget,
+		Reconnects: 3, Backoff: agent.Backoff{Min: 200 * time.Millisecond, Max: time.Second}})
 	if err != nil {
 		return err
 	}

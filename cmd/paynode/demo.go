@@ -65,7 +65,7 @@ type demoSummary struct {
 	Refund      string  `json:"refund,omitempty"`
 	Seconds     float64 `json:"seconds"`
 	JobsPerSec  float64 `json:"jobsPerSecond"`
-	ReceiptsDir string  `json:"receiptsDir"`
+	ReceiptsDir string  `json:"receiptsDir,omitempty"` // with --dir
 	MetricsURL  string  `json:"metricsUrl"`
 }
 
@@ -109,6 +109,9 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	sum.Seconds = time.Since(start).Seconds()
+	if *dir == "" {
+		sum.ReceiptsDir = "" // a temporary directory, removed on exit
+	}
 	if *asJSON {
 		if err := json.NewEncoder(m.Stdout).Encode(sum); err != nil {
 			return err
@@ -296,5 +299,7 @@ func (m *Main) printDemo(s *demoSummary) {
 		fmt.Fprintf(w, "  payer refund      %s  (deposit − claimed)\n", wei(s.Refund))
 	}
 	fmt.Fprintf(w, "  totals            %s\n", verdict)
-	fmt.Fprintf(w, "  receipts          %s\n", s.ReceiptsDir)
+	if s.ReceiptsDir != "" {
+		fmt.Fprintf(w, "  receipts          %s\n", s.ReceiptsDir)
+	}
 }
