@@ -209,7 +209,7 @@ func TestCrashUnderLoad(t *testing.T) {
 		return p
 	}
 	proc := serve()
-	payers := e.payers(t, channels, "ws://"+listen+"/v1/agent")
+	payers := e.payers(t, 0, channels, "ws://"+listen+"/v1/agent")
 
 	// Kill points: random numbers of jobs ended, between a tenth and nine
 	// tenths of the load, and a random pause of up to 50 ms past each.
@@ -278,9 +278,9 @@ func TestCrashUnderLoad(t *testing.T) {
 
 	// Every job ended once, in a result or uncharged.
 	st := l.stats()
-	t.Logf("%d jobs in %s (%.0f/s with %d kills): %d charged (%d fresh, %d replayed, %d of them with the output dropped), %d uncharged %v; %d resubmits after a lost connection, %d retries, %d connections",
+	t.Logf("%d jobs in %s (%.0f/s with %d kills): %d charged (%d fresh, %d replayed, %d of them with the output dropped), %d uncharged %v; %d resubmits after a lost connection, %d retries %v, %d connections",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), kills,
-		st.Fresh+st.Replayed, st.Fresh, st.Replayed, st.Dropped, st.Failed, st.Codes, st.Resubmits, st.Retries, st.Dials)
+		st.Fresh+st.Replayed, st.Fresh, st.Replayed, st.Dropped, st.Failed, st.Codes, st.Resubmits, st.Retries, st.RetryCodes, st.Dials)
 	if got := int64(st.Fresh + st.Replayed + st.Failed); got != total || l.ended.Load() != total {
 		t.Errorf("%d outcomes (%d counted by the load) for %d jobs", got, l.ended.Load(), total)
 	}

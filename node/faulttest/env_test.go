@@ -102,10 +102,10 @@ max_tokens = 256
 	return path
 }
 
-// payers opens n ETH channels to the provider, each from one of the dev
-// accounts 2…9 and signed by a hot key of its own, and returns a payer
-// for each, to dial url.
-func (e *env) payers(t *testing.T, n int, url string) []*payer {
+// payers opens n ETH channels to the provider, numbered from first, each
+// from one of the dev accounts 2…9 and signed by a hot key of its own,
+// and returns a payer for each, to dial url.
+func (e *env) payers(t *testing.T, first, n int, url string) []*payer {
 	t.Helper()
 	price, err := contracts.ParsePrice(offerBase, offerInPerM, offerOutPer)
 	if err != nil {
@@ -113,15 +113,16 @@ func (e *env) payers(t *testing.T, n int, url string) []*payer {
 	}
 	accounts := e.chain.Accounts()
 	out := make([]*payer, n)
-	for i := range out {
+	for k := range out {
+		i := first + k
 		signer, err := crypto.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := nodetest.OpenChannel(t, e.chain.Client(), e.d, accounts[2+i%8].Key, e.provider.Address, signer,
 			common.Address{}, big.NewInt(1e18), common.BigToHash(big.NewInt(int64(i+1))))
-		out[i] = newPayer(fmt.Sprintf("ch%d", i), url, signer, e.provider.Address, id, price)
-		t.Cleanup(out[i].Close)
+		out[k] = newPayer(fmt.Sprintf("ch%d", i), url, signer, e.provider.Address, id, price)
+		t.Cleanup(out[k].Close)
 	}
 	return out
 }

@@ -83,7 +83,7 @@ func testChainOutage(t *testing.T, scheme string, outage time.Duration) {
 		return strings.Join(lines[max(0, len(lines)-60):], "\n")
 	}
 
-	payers := e.payers(t, channels, n.AgentURL())
+	payers := e.payers(t, 0, channels, n.AgentURL())
 	stop := make(chan struct{})
 	l := startLoad(ctx, payers, -1, slots, stop)
 	defer func() {
@@ -111,7 +111,22 @@ func testChainOutage(t *testing.T, scheme string, outage time.Duration) {
 	cutAt := time.Now()
 	before, failedBefore := l.charged.Load(), l.stats().Failed
 	beforeStats := n.Settler().Stats()
-	time.Sleep(outage)
+
+	// A channel opened during the cut is one the node cannot know: its
+	// job is refused as retryable, nothing reserved, until the chain is
+	// back; then it runs.
+	late := e.payers(t, channels, 1, n.AgentURL())[0]
+	lateDone := make(chan bool, 1)
+	go func() {
+		charged, _ := late.do(ctx, "late-1", jobRequest("late-1", 1))
+		lateDone <- charged
+	}()
+	time.Sleep(time.Until(cutAt.Add(outage)))
+	select {
+	case <-lateDone:
+		t.Errorf("a job on a channel opened during the outage ended during the outage: %+v", late.Stats())
+	default:
+	}
 	during, failedDuring := l.charged.Load()-before, l.stats().Failed-failedBefore
 	duringStats := n.Settler().Stats()
 	proxy.Restore()
@@ -125,6 +140,18 @@ func testChainOutage(t *testing.T, scheme string, outage time.Duration) {
 	if least := int64(10 * channels); during < least {
 		t.Errorf("%d jobs charged during a %s outage; want at least %d", during, outage, least)
 	}
+
+	select {
+	case charged := <-lateDone:
+		st := late.Stats()
+		t.Logf("the job on the channel opened during the outage: charged %v after %d retryable refusals %v", charged, st.Retries, st.RetryCodes)
+		if !charged || st.Retries == 0 {
+			t.Errorf("the job on the channel opened during the outage: charged %v after %d retryable refusals; want charged after at least one", charged, st.Retries)
+		}
+	case <-time.After(time.Minute):
+		t.Errorf("the job on the channel opened during the outage did not end within a minute of Restore: %+v", late.Stats())
+	}
+	payers = append(payers, late)
 
 	// More load after the outage, then stop it and let settlement catch
 	// up on its own interval.

@@ -72,6 +72,7 @@ type payerStats struct {
 	Codes      map[wire.Code]int // how the failed jobs ended
 	Resubmits  int               // submits again after a lost connection
 	Retries    int               // submits again after a retryable refusal
+	RetryCodes map[wire.Code]int // the refusals retried
 	Dials      int               // connections made
 	DialErrors int               // connections refused or failed
 }
@@ -85,12 +86,18 @@ func (s *payerStats) add(o payerStats) {
 	s.Retries += o.Retries
 	s.Dials += o.Dials
 	s.DialErrors += o.DialErrors
-	for c, n := range o.Codes {
-		if s.Codes == nil {
-			s.Codes = map[wire.Code]int{}
-		}
-		s.Codes[c] += n
+	s.Codes = addCodes(s.Codes, o.Codes)
+	s.RetryCodes = addCodes(s.RetryCodes, o.RetryCodes)
+}
+
+func addCodes(into, from map[wire.Code]int) map[wire.Code]int {
+	if into == nil {
+		into = map[wire.Code]int{}
 	}
+	for c, n := range from {
+		into[c] += n
+	}
+	return into
 }
 
 func newPayer(name, url string, key *ecdsa.PrivateKey, provider common.Address, channel common.Hash, price contracts.Price) *payer {
@@ -98,7 +105,7 @@ func newPayer(name, url string, key *ecdsa.PrivateKey, provider common.Address, 
 		name: name, url: url, key: key, provider: provider, channel: channel, price: price,
 		charged: new(big.Int), inflight: map[string]*big.Int{},
 		receipts: map[uint64]wire.Receipt{}, receiptOf: map[string]uint64{},
-		maxAccepted: new(big.Int), stats: payerStats{Codes: map[wire.Code]int{}},
+		maxAccepted: new(big.Int), stats: payerStats{Codes: map[wire.Code]int{}, RetryCodes: map[wire.Code]int{}},
 	}
 }
 
@@ -225,6 +232,7 @@ func (p *payer) await(ctx context.Context, id string, events <-chan wire.Message
 				p.fail(id, m.Code)
 				return ended, 0
 			case m.Retryable:
+				p.count(func(s *payerStats) { s.RetryCodes[m.Code]++ })
 				return retry, max(time.Duration(m.RetryAfterMS)*time.Millisecond, 20*time.Millisecond)
 			default:
 				// Every job here is well-formed and paid for: a refusal
@@ -319,6 +327,7 @@ func (p *payer) Stats() payerStats {
 	defer p.mu.Unlock()
 	s := p.stats
 	s.Codes = maps.Clone(p.stats.Codes)
+	s.RetryCodes = maps.Clone(p.stats.RetryCodes)
 	return s
 }
 
