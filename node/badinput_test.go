@@ -143,6 +143,10 @@ func TestBadInput(t *testing.T) {
 	pc := bindings.NewPaymentChannels()
 	testnet.TransactT(t, client, stack.Chain.ChainID(), acc[3].Key, pc.Instance(client, d.PaymentChannels), pc.PackRequestWithdrawal(chClosing), nil)
 	channels := []common.Hash{chA, chT, chOther, chClosing, chB}
+	waitFor(t, ctx, "the node to see the withdrawal request", func() bool {
+		c, ok := n.Watcher().Channel(chClosing)
+		return ok && c.WithdrawableAt != 0
+	})
 
 	conn := agentConn(t, n.AgentURL(), kA)
 	domain := conn.ch.Domain()
