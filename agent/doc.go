@@ -42,6 +42,15 @@
 //     retryable error (overloaded, too_many_jobs, shutting_down, …) is
 //     retried with backoff, never sooner than the node's retry_after_ms;
 //     the others come back as *Error with the wire code.
+//   - Payer ties these together for an agent that pays for many models:
+//     per model it chooses the offer, finds the payer's open channel to
+//     that provider in that asset naming the signer (refusing one too
+//     small with CodeChannelTooSmall rather than replacing it), or opens
+//     one after Probe has checked the node answers as the offer's
+//     provider, and keeps one Client per offer.
+//
+// Two packages build on the SDK: agent/proxy, an OpenAI-compatible HTTP
+// server that pays for each request, and agent/cli, `paynode agent`.
 //
 // Amounts are *big.Int base units everywhere. Asset.Parse and Asset.Format
 // read and print amounts for people ("0.01ETH", "2.5 TUSD", or a plain
