@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 )
@@ -36,8 +37,19 @@ type Payer struct {
 	// OnOpen, when set, hears of each channel the Payer opens.
 	OnOpen func(o *Offer, opened *Opened, deposit *big.Int)
 
+	// ChooseEvery is how long a model's choice of offer holds before the
+	// offers are read again (a price may change, a cheaper offer appear);
+	// default one minute. Until then a job costs no chain read.
+	ChooseEvery time.Duration
+
 	mu      sync.Mutex
-	clients map[string]*Client // by offer id; guarded by mu
+	clients map[string]*Client     // by offer id; guarded by mu
+	chosen  map[string]chosenOffer // by model; guarded by mu
+}
+
+type chosenOffer struct {
+	offer Offer
+	at    time.Time
 }
 
 // Offers lists the offers that pass p.Filter, cheapest first.
@@ -59,15 +71,36 @@ func (p *Payer) Choose(ctx context.Context, model string) (Offer, error) {
 // Client returns the client paying for model, dialling it (and finding or
 // opening its channel) on first use.
 func (p *Payer) Client(ctx context.Context, model string) (*Client, Offer, error) {
+	every := p.ChooseEvery
+	if every <= 0 {
+		every = time.Minute
+	}
+	p.mu.Lock()
+	if c, ok := p.chosen[model]; ok && time.Since(c.at) < every {
+		if cl, ok := p.clients[c.offer.ID.String()]; ok {
+			p.mu.Unlock()
+			return cl, c.offer, nil
+		}
+	}
+	p.mu.Unlock()
 	offer, err := p.Choose(ctx, model)
 	if err != nil {
 		return nil, Offer{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.chosen == nil {
+		p.chosen = map[string]chosenOffer{}
+	}
+	p.chosen[model] = chosenOffer{offer, time.Now()}
 	key := offer.ID.String()
 	if c, ok := p.clients[key]; ok {
-		return c, offer, nil
+		if sameTerms(&c.cfg.Offer, &offer) {
+			return c, offer, nil
+		}
+		// The provider changed the offer: price jobs at its new terms.
+		c.Close()
+		delete(p.clients, key)
 	}
 	ch, _, err := p.ChannelFor(ctx, &offer, nil)
 	if err != nil {
@@ -86,6 +119,11 @@ func (p *Payer) Client(ctx context.Context, model string) (*Client, Offer, error
 	}
 	p.clients[key] = c
 	return c, offer, nil
+}
+
+func sameTerms(a, b *Offer) bool {
+	return a.Endpoint == b.Endpoint && a.Asset == b.Asset && a.Provider == b.Provider && a.MaxTokens == b.MaxTokens &&
+		a.Price.Base.Cmp(b.Price.Base) == 0 && a.Price.InPerM.Cmp(b.Price.InPerM) == 0 && a.Price.OutPerM.Cmp(b.Price.OutPerM) == 0
 }
 
 // ChannelFor returns the payer's open channel to o's provider in o's
