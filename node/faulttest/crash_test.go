@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paynode/paynode/node/ledger/bolt"
+	"github.com/paynode/paynode/node/nodetest"
 )
 
 // binDir holds the paynode binary the crash test runs; TestMain removes
@@ -194,6 +195,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	seed := uint64(envInt(t, "PAYNODE_CRASH_SEED", time.Now().UnixNano()))
 	t.Logf("%d jobs, %d kills, PAYNODE_CRASH_SEED=%d", jobs, kills, seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>7))
+	rng2 := rand.New(rand.NewPCG(seed>>3, seed)) // the agents' cuts, in their own goroutine
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Hour)
 	defer cancel()
 
@@ -209,7 +211,16 @@ func TestCrashUnderLoad(t *testing.T) {
 		return p
 	}
 	proc := serve()
-	payers := e.payers(t, 0, channels, "ws://"+listen+"/v1/agent")
+	// The agents reach the node through a proxy that is also cut, at
+	// other random points: connections lost while the node runs on, so
+	// that resubmitted jobs are attached to while they run or replayed
+	// with their output, not only after a restart.
+	agentProxy, err := nodetest.NewProxy(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agentProxy.Close()
+	payers := e.payers(t, 0, channels, "ws://"+agentProxy.Addr()+"/v1/agent")
 
 	// Kill points: random numbers of jobs ended, between a tenth and nine
 	// tenths of the load, and a random pause of up to 50 ms past each.
@@ -226,6 +237,24 @@ func TestCrashUnderLoad(t *testing.T) {
 	quota := int((jobs + channels - 1) / channels)
 	total := int64(quota * channels)
 	l := startLoad(ctx, payers, quota, slots, nil)
+	cuts := int(envInt(t, "PAYNODE_CRASH_CUTS", 3))
+	cutsDone := make(chan struct{})
+	go func() {
+		defer close(cutsDone)
+		at := make([]int64, cuts)
+		for i := range at {
+			at[i] = jobs/10 + rng2.Int64N(max(1, jobs*8/10))
+		}
+		slices.Sort(at)
+		for _, n := range at {
+			if waitUntil(ctx, 30*time.Minute, func() bool { return l.ended.Load() >= n }) != nil {
+				return
+			}
+			agentProxy.Cut()
+			time.Sleep(20 * time.Millisecond)
+			agentProxy.Restore()
+		}
+	}()
 	type killed struct {
 		at         int64         // jobs ended when it was killed
 		down       time.Duration // until the next run served agents
@@ -256,6 +285,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	if err := l.wait(); err != nil {
 		t.Fatal(err)
 	}
+	<-cutsDone
 	elapsed := time.Since(l.started)
 	proc.term(t, 2*time.Minute)
 	for i, k := range log {
@@ -278,9 +308,9 @@ func TestCrashUnderLoad(t *testing.T) {
 
 	// Every job ended once, in a result or uncharged.
 	st := l.stats()
-	t.Logf("%d jobs in %s (%.0f/s with %d kills): %d charged (%d fresh, %d replayed, %d of them with the output dropped), %d uncharged %v; %d resubmits after a lost connection, %d retries %v, %d connections",
-		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), kills,
-		st.Fresh+st.Replayed, st.Fresh, st.Replayed, st.Dropped, st.Failed, st.Codes, st.Resubmits, st.Retries, st.RetryCodes, st.Dials)
+	t.Logf("%d jobs in %s (%.0f/s with %d kills and %d agent-side cuts): %d charged (%d fresh, of which %d after a resubmission; %d replayed, %d of them with the output dropped), %d uncharged %v; %d resubmits after a lost connection, %d retries %v, %d connections",
+		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), kills, cuts,
+		st.Fresh+st.Replayed, st.Fresh, st.Resumed, st.Replayed, st.Dropped, st.Failed, st.Codes, st.Resubmits, st.Retries, st.RetryCodes, st.Dials)
 	if got := int64(st.Fresh + st.Replayed + st.Failed); got != total || l.ended.Load() != total {
 		t.Errorf("%d outcomes (%d counted by the load) for %d jobs", got, l.ended.Load(), total)
 	}

@@ -66,6 +66,7 @@ type payer struct {
 // payerStats count what happened to a payer's jobs.
 type payerStats struct {
 	Fresh      int               // results of jobs that ran on this submit
+	Resumed    int               // of them, on a submit after a lost connection (attached to, or run anew)
 	Replayed   int               // replayed results (the job was charged before)
 	Dropped    int               // of them, with the output dropped
 	Failed     int               // ended uncharged
@@ -79,6 +80,7 @@ type payerStats struct {
 
 func (s *payerStats) add(o payerStats) {
 	s.Fresh += o.Fresh
+	s.Resumed += o.Resumed
 	s.Replayed += o.Replayed
 	s.Dropped += o.Dropped
 	s.Failed += o.Failed
@@ -136,7 +138,8 @@ func (p *payer) do(ctx context.Context, id string, req wire.ChatRequest) (charge
 	}()
 
 	var wait time.Duration
-	for attempt := 0; ; attempt++ {
+	resubmitted := false
+	for {
 		if wait > 0 {
 			select {
 			case <-ctx.Done():
@@ -164,9 +167,10 @@ func (p *payer) do(ctx context.Context, id string, req wire.ChatRequest) (charge
 			c.unregister(id)
 			c.kill(err)
 			p.count(func(s *payerStats) { s.Resubmits++ })
+			resubmitted = true
 			continue
 		}
-		next, after := p.await(ctx, id, events, maxCost, amount)
+		next, after := p.await(ctx, id, events, maxCost, amount, resubmitted)
 		c.unregister(id)
 		switch next {
 		case endedCharged:
@@ -177,7 +181,7 @@ func (p *payer) do(ctx context.Context, id string, req wire.ChatRequest) (charge
 			return false, errStopped
 		case reconnect:
 			p.count(func(s *payerStats) { s.Resubmits++ })
-			wait = 0
+			resubmitted, wait = true, 0
 		case retry:
 			p.count(func(s *payerStats) { s.Retries++ })
 			wait = after
@@ -196,7 +200,7 @@ const (
 )
 
 // await follows one submit of job id to its end.
-func (p *payer) await(ctx context.Context, id string, events <-chan wire.Message, maxCost, amount *big.Int) (nextStep, time.Duration) {
+func (p *payer) await(ctx context.Context, id string, events <-chan wire.Message, maxCost, amount *big.Int, resubmitted bool) (nextStep, time.Duration) {
 	accepted := false
 	for {
 		var m wire.Message
@@ -222,7 +226,7 @@ func (p *payer) await(ctx context.Context, id string, events <-chan wire.Message
 			p.mu.Unlock()
 		case *wire.Chunk:
 		case *wire.Result:
-			p.record(id, m, maxCost)
+			p.record(id, m, maxCost, resubmitted)
 			return endedCharged, 0
 		case *wire.Error:
 			switch {
@@ -265,7 +269,7 @@ func (p *payer) voucher() (*big.Int, []byte, error) {
 }
 
 // record keeps a result's receipt after checking it.
-func (p *payer) record(id string, m *wire.Result, maxCost *big.Int) {
+func (p *payer) record(id string, m *wire.Result, maxCost *big.Int, resubmitted bool) {
 	p.mu.Lock()
 	d := p.domain
 	p.mu.Unlock()
@@ -298,6 +302,9 @@ func (p *payer) record(id string, m *wire.Result, maxCost *big.Int) {
 		}
 	} else {
 		p.stats.Fresh++
+		if resubmitted {
+			p.stats.Resumed++
+		}
 	}
 }
 
