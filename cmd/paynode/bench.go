@@ -39,6 +39,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	flags.IntVar(&o.IdleConns, "idle-conns", 10000, "idle agent connections held for the memory figure")
 	flags.IntVar(&o.Capacity, "capacity", 512, "jobs the node's builtin worker runs at once")
 	flags.IntVar(&o.Headroom, "voucher-headroom", 0, "sign each voucher this many jobs' max cost ahead, and reuse it while it covers (0: a new voucher per job)")
+	flags.BoolVar(&o.Pprof, "pprof", false, "serve the node's profiler (its metrics URL /debug/pprof/) while the benchmark runs")
 	asJSON := flags.Bool("json", false, "print the report as JSON on stdout")
 	if err := parseFlags(flags, args); err != nil {
 		return err

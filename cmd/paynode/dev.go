@@ -62,6 +62,7 @@ func (m *Main) runDev(ctx context.Context, args []string) error {
 	tokenOffer := flags.Bool("tusd-offer", false, "also offer the builtin model for TUSD, the dev chain's test dollar")
 	asJSON := flags.Bool("json", false, "print the stack's details as one JSON object on stdout")
 	capacity := flags.Int("builtin-capacity", 64, "jobs the builtin worker runs at once")
+	withPprof := flags.Bool("pprof", false, "serve Go's profiler at /debug/pprof/ on the metrics listener")
 	benchUnpaid := flags.Bool("bench-unpaid", false, "UNSAFE, for 'paynode bench' only: also take jobs WITHOUT payment at "+node.UnpaidPath)
 	lf := addLogFlags(flags)
 	if err := parseFlags(flags, args); err != nil {
@@ -80,8 +81,11 @@ func (m *Main) runDev(ctx context.Context, args []string) error {
 		Dir: *dir, ChainHTTP: *httpAddr, APIListen: *listen, MetricsListen: *metricsListen,
 		Builtin: &builtin.Model{TokenDelay: *tokenDelay}, TokenOffer: *tokenOffer, Log: log,
 		BenchUnpaid: *benchUnpaid,
-		Configure:   func(c *config.Config) { c.Workers.BuiltinCapacity = *capacity },
-		Progress:    func(msg string) { fmt.Fprintln(m.Stderr, "paynode dev:", msg) },
+		Configure: func(c *config.Config) {
+			c.Workers.BuiltinCapacity = *capacity
+			c.Metrics.Pprof = *withPprof
+		},
+		Progress: func(msg string) { fmt.Fprintln(m.Stderr, "paynode dev:", msg) },
 	})
 	if err != nil {
 		return err

@@ -62,6 +62,8 @@ type Options struct {
 	// Headroom is how many jobs' max cost each voucher signs ahead [0:
 	// a voucher per job]; see docs/protocol.md, Voucher headroom.
 	Headroom int
+	// Pprof serves the node's profiler at its metrics URL /debug/pprof/.
+	Pprof    bool
 	Progress func(string)
 }
 
@@ -164,9 +166,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	rep := &Report{Machine: machine(), Agents: opts.Agents, InFlight: opts.InFlight, MaxTokens: opts.MaxTokens, Headroom: opts.Headroom}
 
 	say("starting the node (%s dev --bench-unpaid)", opts.Binary)
-	child := exec.CommandContext(ctx, opts.Binary, "dev", "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+	args := []string{"dev", "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0",
 		"--metrics-listen", "127.0.0.1:0", "--json", "--bench-unpaid", "--log-level", "error",
-		"--builtin-capacity", strconv.Itoa(opts.Capacity))
+		"--builtin-capacity", strconv.Itoa(opts.Capacity)}
+	if opts.Pprof {
+		args = append(args, "--pprof")
+	}
+	child := exec.CommandContext(ctx, opts.Binary, args...)
 	child.Stderr = os.Stderr
 	stdout, err := child.StdoutPipe()
 	if err != nil {
@@ -195,6 +201,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if info.UnpaidURL == "" || len(info.Offers) == 0 {
 		return nil, errors.New("the node serves no unpaid path or no offer")
+	}
+	if opts.Pprof {
+		say("the node's profiler: %s/debug/pprof/ (pid %d)", info.MetricsURL, child.Process.Pid)
 	}
 	price, err := contracts.ParsePrice(info.Offers[0].Base, info.Offers[0].InPerM, info.Offers[0].OutPerM)
 	if err != nil {

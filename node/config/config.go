@@ -62,6 +62,9 @@ type API struct {
 // Metrics is the operators' listener: /metrics, /healthz, /readyz, /status.
 type Metrics struct {
 	Listen string `toml:"listen"`
+	// Pprof serves Go's profiler at /debug/pprof/ on the metrics
+	// listener: keep that listener private when it is on.
+	Pprof bool `toml:"pprof"`
 }
 
 // Store is where the ledger lives.
