@@ -236,6 +236,9 @@ func (p *payer) await(ctx context.Context, id string, events <-chan wire.Message
 				p.fail(id, m.Code)
 				return ended, 0
 			case m.Retryable:
+				if (m.Code == wire.CodeUnavailable || m.Code == wire.CodeDepositUnconfirmed) && m.RetryAfterMS == 0 {
+					p.violate("job %s: %s without retry_after_ms: a client would spin", id, m.Code)
+				}
 				p.count(func(s *payerStats) { s.RetryCodes[m.Code]++ })
 				return retry, max(time.Duration(m.RetryAfterMS)*time.Millisecond, 20*time.Millisecond)
 			default:

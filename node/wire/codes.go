@@ -160,7 +160,7 @@ type Error struct {
 	// job id if the job was never accepted, with a new id if it was.
 	Retryable bool `json:"retryable"`
 	// RetryAfterMS, when set, is how long to wait first (overloaded,
-	// too_many_jobs, shutting_down).
+	// too_many_jobs, shutting_down, unavailable, deposit_unconfirmed).
 	RetryAfterMS uint64 `json:"retry_after_ms,omitempty"`
 	// Field is the offending field's path for bad_field, such as
 	// "voucher.amount" or "request.messages[2].role".
