@@ -72,7 +72,10 @@ func TestJobLogLines(t *testing.T) {
 		secrets = append(secrets, hex.EncodeToString(out.Result.Receipt.Signature))
 	}
 	res := make(chan nodetest.Outcome, 1)
-	go func() { out, _ := a.Run(ctx, nodetest.Job{ID: "cancel-me", MaxTokens: 128, Prompt: "A long story."}); res <- out }()
+	go func() {
+		out, _ := a.Run(ctx, nodetest.Job{ID: "cancel-me", MaxTokens: 128, Prompt: "A long story."})
+		res <- out
+	}()
 	time.Sleep(30 * time.Millisecond)
 	a.Send(&wire.Cancel{ID: "cancel-me"})
 	if out := <-res; out.Err == nil {
