@@ -49,7 +49,7 @@ func TestJobLogLines(t *testing.T) {
 	defer cancel()
 	var buf lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	stack, err := devstack.Start(ctx, devstack.Options{Log: log, Builtin: &builtin.Model{TokenDelay: time.Millisecond}})
+	stack, err := devstack.Start(ctx, devstack.Options{Log: log, Builtin: &builtin.Model{TokenDelay: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestJobLogLines(t *testing.T) {
 		out, _ := a.Run(ctx, nodetest.Job{ID: "cancel-me", MaxTokens: 128, Prompt: "A long story."})
 		res <- out
 	}()
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // the job takes ≥ 16 tokens × 10 ms
 	a.Send(&wire.Cancel{ID: "cancel-me"})
 	if out := <-res; out.Err == nil {
 		t.Fatal("the job to cancel succeeded")

@@ -37,7 +37,7 @@ func TestPrometheusScrapesTheDashboard(t *testing.T) {
 	defer cancel()
 	stack, err := devstack.Start(ctx, devstack.Options{
 		TokenOffer: true,
-		Builtin:    &builtin.Model{TokenDelay: 2 * time.Millisecond},
+		Builtin:    &builtin.Model{TokenDelay: 10 * time.Millisecond},
 		Configure: func(c *config.Config) {
 			c.Settlement.Interval = config.Duration{Duration: time.Hour} // settled by hand below
 		},
@@ -101,7 +101,7 @@ func TestPrometheusScrapesTheDashboard(t *testing.T) {
 		out, _ := eth.Run(ctx, nodetest.Job{ID: "to-cancel", MaxTokens: 128, Prompt: "A long story, please."})
 		cancelled <- out
 	}()
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // the job takes ≥ 16 tokens × 10 ms
 	if err := eth.Send(&wire.Cancel{ID: "to-cancel"}); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	reg := prometheus.NewRegistry()
-	stack, err := devstack.Start(ctx, devstack.Options{Registry: reg, Builtin: &builtin.Model{TokenDelay: 2 * time.Millisecond}})
+	stack, err := devstack.Start(ctx, devstack.Options{Registry: reg, Builtin: &builtin.Model{TokenDelay: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 			out, _ := a.Run(ctx, nodetest.Job{ID: jobID, MaxTokens: 128, Prompt: "A long story, please."})
 			res <- out
 		}()
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond) // the job takes ≥ 16 tokens × 10 ms
 		a.Send(&wire.Cancel{ID: jobID})
 		if out := <-res; out.Err == nil || out.Err.Code != wire.CodeCancelled {
 			t.Fatalf("job %s: %+v; want cancelled", jobID, out)
