@@ -48,6 +48,19 @@ type Config struct {
 	// the background after every paid job.
 	TopUp *AutoTopUp
 
+	// VoucherHeadroom, when positive, signs vouchers ahead: a new voucher
+	// covers charged + in flight + VoucherHeadroom, and later jobs send it
+	// again while it covers them, so most jobs cost no signature here and
+	// no recovery on the node. The provider may claim up to
+	// VoucherHeadroom more than its receipts show (docs/protocol.md,
+	// Voucher headroom); zero signs a tight voucher for every job.
+	VoucherHeadroom *big.Int
+	// VoucherCap bounds every voucher: set it to the channel's deposit
+	// when VoucherHeadroom is set, since the node refuses a voucher above
+	// the deposit (voucher_above_deposit). Headroom never raises a
+	// voucher past it.
+	VoucherCap *big.Int
+
 	// Dialer dials the endpoint; default websocket.DefaultDialer.
 	Dialer *websocket.Dialer
 	// Backoff spaces reconnects and retries.
@@ -159,6 +172,10 @@ type Client struct {
 	lifetime context.Context
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
+
+	vmu         sync.Mutex // guards lastVoucher and lastSig
+	lastVoucher *big.Int   // the highest voucher signed, with headroom
+	lastSig     []byte
 
 	mu sync.Mutex
 	// guarded by mu:

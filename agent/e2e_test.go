@@ -400,3 +400,66 @@ func wantErr(t *testing.T, err error, code agent.Code, substr string) {
 	}
 	t.Logf("%v", err)
 }
+
+// TestRealNodeVoucherHeadroom: with VoucherHeadroom the SDK signs about
+// one voucher per headroom's worth of jobs, the node never holds a
+// voucher more than the headroom above the tight policy's, and
+// VoucherCap keeps every voucher within the deposit, so a channel is used
+// to its end without a voucher_above_deposit.
+func TestRealNodeVoucherHeadroom(t *testing.T) {
+	e := startStack(t, devstack.Options{})
+	o := e.offer(t, common.Address{})
+	job := func(i int) agent.Job {
+		return agent.Job{ID: fmt.Sprintf("h-%d", i), Messages: prompt(i % 10), MaxTokens: 16}
+	}
+	maxCost, _, err := o.MaxCost(&wire.ChatRequest{Messages: prompt(0), MaxTokens: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("signs ahead within the bound", func(t *testing.T) {
+		signer, id := e.open(t, o, big.NewInt(1e12))
+		headroom := new(big.Int).Mul(maxCost, big.NewInt(10))
+		c := e.dial(t, agent.Config{Offer: o, Signer: signer, Channel: id, VoucherHeadroom: headroom, VoucherCap: big.NewInt(1e12)})
+		vouchers := map[string]bool{}
+		for i := range 60 {
+			res, err := c.Submit(t.Context(), job(i))
+			if err != nil {
+				t.Fatalf("job %d: %v", i, err)
+			}
+			vouchers[res.Voucher.String()] = true
+			cs, err := e.stack.Node.Ledger().Channel(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := new(big.Int).Add(cs.Charged, headroom)
+			if limit.Add(limit, maxCost); cs.Voucher.Amount.Cmp(limit) > 0 {
+				t.Fatalf("after job %d the node holds a voucher for %s, above charged %s + one max cost + headroom %s", i, cs.Voucher.Amount, cs.Charged, headroom)
+			}
+		}
+		if len(vouchers) > 60/10+1 {
+			t.Errorf("%d vouchers signed for 60 jobs with a headroom of 10 jobs", len(vouchers))
+		}
+		charged, _ := e.ledgerCharged(t, id)
+		if acct := c.Account(); acct.Charged.Cmp(charged) != 0 {
+			t.Errorf("SDK charged %s, node %s", acct.Charged, charged)
+		}
+	})
+
+	t.Run("capped by the deposit", func(t *testing.T) {
+		deposit := new(big.Int).Mul(maxCost, big.NewInt(8))
+		signer, id := e.open(t, o, deposit)
+		c := e.dial(t, agent.Config{Offer: o, Signer: signer, Channel: id,
+			VoucherHeadroom: new(big.Int).Mul(maxCost, big.NewInt(100)), VoucherCap: deposit})
+		// Jobs cost less than their max cost, so at least 8 fit.
+		for i := range 8 {
+			res, err := c.Submit(t.Context(), job(i))
+			if err != nil {
+				t.Fatalf("job %d within the deposit: %v", i, err)
+			}
+			if res.Voucher.Cmp(deposit) > 0 {
+				t.Fatalf("job %d: voucher %s above the deposit %s", i, res.Voucher, deposit)
+			}
+		}
+	})
+}

@@ -237,18 +237,54 @@ func (c *Client) jobTimeout() time.Duration {
 	return 5 * time.Minute
 }
 
-// send signs a voucher for charged + everything in flight + this job and
-// submits the job on cn.
-func (c *Client) send(j *job, cn *conn) error {
-	amount, err := c.book.reserve(j.id, j.maxCost)
-	if err != nil {
-		return &Error{Op: "submit", Code: CodeUntrusted, JobID: j.id, Message: err.Error(), Err: ErrUntrusted}
+// voucherFor returns a voucher covering need, the channel's charged +
+// everything in flight: a tight one signed now, or, with headroom, the
+// last one signed while it still covers need.
+func (c *Client) voucherFor(need *big.Int) (*big.Int, []byte, error) {
+	h := c.cfg.VoucherHeadroom
+	amount := need
+	if h != nil && h.Sign() > 0 {
+		c.vmu.Lock()
+		if c.lastVoucher != nil && c.lastVoucher.Cmp(need) >= 0 {
+			amount, sig := c.lastVoucher, c.lastSig
+			c.vmu.Unlock()
+			return amount, sig, nil
+		}
+		c.vmu.Unlock()
+		amount = new(big.Int).Add(need, h)
+		if max := c.cfg.VoucherCap; max != nil && amount.Cmp(max) > 0 {
+			amount = new(big.Int).Set(max)
+			if amount.Cmp(need) < 0 {
+				amount = need // the node will say the deposit is too small
+			}
+		}
 	}
 	digest, err := c.domain.VoucherDigest(&contracts.Voucher{ChannelID: c.cfg.Channel, CumulativeAmount: amount})
 	if err != nil {
-		return &Error{Op: "submit", Code: CodeBadJob, JobID: j.id, Err: err}
+		return nil, nil, err
 	}
 	sig, err := contracts.Sign(digest, c.cfg.Signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h != nil && h.Sign() > 0 {
+		c.vmu.Lock()
+		if c.lastVoucher == nil || amount.Cmp(c.lastVoucher) > 0 {
+			c.lastVoucher, c.lastSig = amount, sig
+		}
+		c.vmu.Unlock()
+	}
+	return amount, sig, nil
+}
+
+// send signs a voucher for charged + everything in flight + this job
+// (or reuses one signed ahead) and submits the job on cn.
+func (c *Client) send(j *job, cn *conn) error {
+	need, err := c.book.reserve(j.id, j.maxCost)
+	if err != nil {
+		return &Error{Op: "submit", Code: CodeUntrusted, JobID: j.id, Message: err.Error(), Err: ErrUntrusted}
+	}
+	amount, sig, err := c.voucherFor(need)
 	if err != nil {
 		return &Error{Op: "submit", Code: CodeBadJob, JobID: j.id, Err: err}
 	}
