@@ -286,6 +286,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			MaxFrameBytes:     cfg.API.MaxFrameBytes,
 			MaxJobsPerConn:    cfg.API.MaxJobsPerConn,
 			MaxConnsPerSigner: cfg.API.MaxConnsPerSigner,
+			MaxPendingConns:   cfg.API.MaxPendingConns,
 			HandshakeTimeout:  cfg.API.HandshakeTimeout.Duration,
 			IdleTimeout:       cfg.API.IdleTimeout.Duration,
 			WriteTimeout:      cfg.API.WriteTimeout.Duration,

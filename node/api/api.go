@@ -130,6 +130,10 @@ type Limits struct {
 	MaxJobsPerConn int
 	// MaxConnsPerSigner bounds the authenticated connections of one signer.
 	MaxConnsPerSigner int
+	// MaxPendingConns bounds the connections that have not proven a
+	// signer yet; past it an upgrade is answered HTTP 503 with
+	// Retry-After, before any websocket opens.
+	MaxPendingConns int
 	// HandshakeTimeout is the time an agent has to answer the challenge.
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connection with no job and no message from the
@@ -177,6 +181,7 @@ type Server struct {
 	closing bool
 	conns   map[*conn]struct{}
 	signers map[common.Address]int // authenticated connections per signer
+	pending int                    // connections still handshaking
 	jobs    map[jobKey]*job        // jobs being authorized or running
 	running int                    // of jobs, those accepted
 }
@@ -203,6 +208,7 @@ func New(opts Options) (*Server, error) {
 	setDefault(&lim.MaxMessages, wire.DefaultMaxMessages)
 	setDefault(&lim.MaxJobsPerConn, def.MaxJobsPerConn)
 	setDefault(&lim.MaxConnsPerSigner, def.MaxConnsPerSigner)
+	setDefault(&lim.MaxPendingConns, def.MaxPendingConns)
 	setDefault(&lim.HandshakeTimeout, def.HandshakeTimeout.Duration)
 	setDefault(&lim.IdleTimeout, def.IdleTimeout.Duration)
 	setDefault(&lim.WriteTimeout, def.WriteTimeout.Duration)
@@ -303,11 +309,26 @@ func (s *Server) Stats() Stats {
 // ServeHTTP upgrades the request to a websocket and serves one agent
 // connection until it closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Connections that prove no signer cost memory and a goroutine pair
+	// each until their handshake timeout: bound them before upgrading.
+	s.mu.Lock()
+	if s.pending >= s.opts.Limits.MaxPendingConns {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, string(wire.CodeTooManyConnections)+": too many connections are authenticating; retry in a second", http.StatusServiceUnavailable)
+		return
+	}
+	s.pending++
+	s.mu.Unlock()
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.mu.Lock()
+		s.pending--
+		s.mu.Unlock()
 		return // the upgrader has answered with an HTTP error
 	}
 	c := newConn(s, ws)
+	c.pending = true
 	s.mu.Lock()
 	closing := s.closing
 	if !closing {
@@ -318,6 +339,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.send(shuttingDown(""))
 		c.closeWith(websocket.CloseGoingAway, string(wire.CodeShuttingDown))
 		c.serveClosed()
+		s.mu.Lock()
+		c.leavePendingLocked()
+		s.mu.Unlock()
 		return
 	}
 	s.opts.Metrics.AgentConnected(1)
@@ -325,6 +349,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.serve()
 	s.mu.Lock()
 	delete(s.conns, c)
+	c.leavePendingLocked()
 	if c.authed() {
 		s.signers[c.signer]--
 		if s.signers[c.signer] <= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -310,6 +311,33 @@ func TestHandshake(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		f.connect(a)
+	})
+	t.Run("too many connections authenticating", func(t *testing.T) {
+		f := newFixture(t, func(o *Options) { o.Limits.MaxPendingConns = 2 })
+		a := f.newAgent(tusd, 1_000_000)
+		c1, c2 := f.dial(), f.dial()
+		refused := func() {
+			t.Helper()
+			_, resp, err := websocket.DefaultDialer.Dial(f.url, nil)
+			if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+				t.Fatalf("a third connection authenticating: %v, %+v; want HTTP 503 with Retry-After 1", err, resp)
+			}
+		}
+		refused()
+		// An authenticated connection no longer counts: a new one gets in.
+		c1.hello(a.key)
+		expect[*wire.Ready](c1)
+		c3 := f.dial()
+		refused()
+		// Nor does one that went away.
+		c2.ws.Close()
+		c3.ws.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for f.srv.Stats().Connections > 1 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		f.dial()
+		f.dial()
 	})
 	t.Run("idle", func(t *testing.T) {
 		f := newFixture(t, func(o *Options) { o.Limits.IdleTimeout = 150 * time.Millisecond })

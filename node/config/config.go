@@ -52,6 +52,7 @@ type API struct {
 	MaxFrameBytes     int      `toml:"max_frame_bytes"`
 	MaxJobsPerConn    int      `toml:"max_jobs_per_conn"`
 	MaxConnsPerSigner int      `toml:"max_conns_per_signer"`
+	MaxPendingConns   int      `toml:"max_pending_conns"`
 	HandshakeTimeout  Duration `toml:"handshake_timeout"`
 	IdleTimeout       Duration `toml:"idle_timeout"`
 	WriteTimeout      Duration `toml:"write_timeout"`
@@ -139,7 +140,7 @@ func Default() Config {
 			Confirmations: 1, PollInterval: Duration{time.Second},
 		},
 		API: API{
-			Listen: "127.0.0.1:7070", MaxFrameBytes: 1 << 20, MaxJobsPerConn: 64, MaxConnsPerSigner: 8,
+			Listen: "127.0.0.1:7070", MaxFrameBytes: 1 << 20, MaxJobsPerConn: 64, MaxConnsPerSigner: 8, MaxPendingConns: 1024,
 			HandshakeTimeout: Duration{10 * time.Second}, IdleTimeout: Duration{5 * time.Minute},
 			WriteTimeout: Duration{10 * time.Second}, JobTimeout: Duration{5 * time.Minute},
 			ShutdownTimeout: Duration{30 * time.Second},
@@ -228,7 +229,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, f := range []kv[int]{{"api.max_frame_bytes", c.API.MaxFrameBytes}, {"api.max_jobs_per_conn", c.API.MaxJobsPerConn},
-		{"api.max_conns_per_signer", c.API.MaxConnsPerSigner}, {"settlement.max_batch", c.Settlement.MaxBatch},
+		{"api.max_conns_per_signer", c.API.MaxConnsPerSigner}, {"api.max_pending_conns", c.API.MaxPendingConns},
+		{"settlement.max_batch", c.Settlement.MaxBatch},
 		{"workers.builtin_capacity", c.Workers.BuiltinCapacity}, {"workers.queue_size", c.Workers.QueueSize}} {
 		if f.v <= 0 {
 			bad(f.key, "must be positive")
