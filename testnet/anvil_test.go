@@ -12,9 +12,7 @@ import (
 )
 
 func TestAnvilAnswersAndStops(t *testing.T) {
-	if _, err := testnet.FindAnvil(); err != nil {
-		t.Skipf("anvil is not installed: %v", err)
-	}
+	requireAnvil(t)
 	anvil, err := testnet.StartAnvil(t.Context(), testnet.AnvilOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,9 +65,10 @@ func TestAnvilChainIDOption(t *testing.T) {
 }
 
 func TestStartAnvilFailsFast(t *testing.T) {
+	requireAnvil(t)
 	path, err := testnet.FindAnvil()
 	if err != nil {
-		t.Skipf("anvil is not installed: %v", err)
+		t.Fatal(err)
 	}
 	start := time.Now()
 	_, err = testnet.StartAnvil(t.Context(), testnet.AnvilOptions{Path: path, Args: []string{"--no-such-flag"}})
@@ -96,5 +95,18 @@ func TestFindAnvilHonoursEnv(t *testing.T) {
 	}
 	if got, err := testnet.FindAnvil(); err != nil || got != notExecutable {
 		t.Errorf("FindAnvil = %q, %v; want $ANVIL", got, err)
+	}
+}
+
+// requireAnvil skips t when anvil is missing, except in CI (CI=true),
+// which installs it: there a missing anvil fails the test rather than
+// passing it off as skipped.
+func requireAnvil(t *testing.T) {
+	t.Helper()
+	if _, err := testnet.FindAnvil(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("anvil is not installed, and CI installs it ('make test' does): %v", err)
+		}
+		t.Skipf("anvil is not installed (%v); 'make test' installs it", err)
 	}
 }

@@ -47,9 +47,7 @@ func TestConformance(t *testing.T) {
 		})
 	})
 	t.Run("anvil", func(t *testing.T) {
-		if _, err := testnet.FindAnvil(); err != nil {
-			t.Skipf("anvil is not installed (%v); 'make test' installs it", err)
-		}
+		requireAnvil(t)
 		anvil := testnet.StartAnvilT(t, testnet.AnvilOptions{})
 		client, err := ethclient.DialContext(t.Context(), anvil.URL())
 		if err != nil {
