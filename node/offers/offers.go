@@ -431,19 +431,8 @@ func (s *sender) fees(ctx context.Context) (tip, feeCap *big.Int, err error) {
 	if tip, err = s.b.SuggestGasTipCap(ctx); err != nil {
 		return nil, nil, fmt.Errorf("offers: tip: %w", err)
 	}
-	baseFee := head.BaseFee
-	if baseFee == nil {
-		baseFee = new(big.Int)
-	}
-	feeCap = new(big.Int).Add(new(big.Int).Mul(baseFee, big.NewInt(2)), tip)
-	if limit := s.opts.GasFeeCap; limit != nil && feeCap.Cmp(limit) > 0 {
-		if baseFee.Cmp(limit) >= 0 {
-			return nil, nil, fmt.Errorf("offers: base fee %s wei is above the cap of %s wei per gas", baseFee, limit)
-		}
-		feeCap = new(big.Int).Set(limit)
-		if tip.Cmp(feeCap) > 0 {
-			tip = new(big.Int).Set(feeCap)
-		}
+	if tip, feeCap, err = contracts.FeeCaps(head.BaseFee, tip, nil, nil, s.opts.GasFeeCap); err != nil {
+		return nil, nil, fmt.Errorf("offers: %w", err)
 	}
 	return tip, feeCap, nil
 }

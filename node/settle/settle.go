@@ -443,30 +443,16 @@ func (s *Settler) sign(ctx context.Context, b *ledger.Batch, prev *types.Transac
 	if err != nil {
 		return nil, fmt.Errorf("settle: tip: %w", err)
 	}
-	baseFee := head.BaseFee
-	if baseFee == nil {
-		baseFee = new(big.Int)
-	}
-	feeCap := new(big.Int).Add(new(big.Int).Mul(baseFee, big.NewInt(2)), tip)
+	var minTip, minFeeCap *big.Int
 	if prev != nil {
 		bump := func(x *big.Int) *big.Int {
 			return new(big.Int).Add(x, new(big.Int).Add(new(big.Int).Rsh(x, 3), big.NewInt(1)))
 		}
-		if t := bump(prev.GasTipCap()); t.Cmp(tip) > 0 {
-			tip = t
-		}
-		if f := bump(prev.GasFeeCap()); f.Cmp(feeCap) > 0 {
-			feeCap = f
-		}
+		minTip, minFeeCap = bump(prev.GasTipCap()), bump(prev.GasFeeCap())
 	}
-	if s.GasFeeCap != nil && feeCap.Cmp(s.GasFeeCap) > 0 {
-		if baseFee.Cmp(s.GasFeeCap) >= 0 {
-			return nil, fmt.Errorf("settle: base fee %s wei is above the cap %s", baseFee, s.GasFeeCap)
-		}
-		feeCap = new(big.Int).Set(s.GasFeeCap)
-		if tip.Cmp(feeCap) > 0 {
-			tip = new(big.Int).Set(feeCap)
-		}
+	tip, feeCap, err := contracts.FeeCaps(head.BaseFee, tip, minTip, minFeeCap, s.GasFeeCap)
+	if err != nil {
+		return nil, fmt.Errorf("settle: %w", err)
 	}
 	gas, err := s.chain.EstimateGas(ctx, ethereum.CallMsg{From: s.from, To: &s.contract, Data: data})
 	if err != nil {
