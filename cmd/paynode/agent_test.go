@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"github.com/paynode/paynode/agent/cli"
 	"github.com/paynode/paynode/contracts/bindings"
+	"github.com/paynode/paynode/internal/buildtest"
 	"github.com/paynode/paynode/internal/devstack"
 	"github.com/paynode/paynode/internal/keyfile"
 	"github.com/paynode/paynode/node/config"
@@ -28,48 +28,14 @@ import (
 	"github.com/paynode/paynode/testnet"
 )
 
-// binDir holds the paynode binary the subprocess tests run, built once
-// when a test first asks for it.
-var (
-	binDir   string
-	binOnce  sync.Once
-	binPath  string
-	binError error
-)
+// paynode is the binary the subprocess tests run, built once.
+var paynode buildtest.Binary
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	paynode.Remove()
 	os.Exit(code)
 }
-
-// paynodeBinary builds ./cmd/paynode once and returns its path.
-func paynodeBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binError = os.MkdirTemp("", "paynode-bin-"); binError != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "paynode")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binError = &buildError{err, string(out)}
-		}
-	})
-	if binError != nil {
-		t.Fatal(binError)
-	}
-	return binPath
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n" + e.out }
 
 // agentCLI runs `paynode agent …` as a subprocess against one dev stack.
 type agentCLI struct {
@@ -141,7 +107,7 @@ func startAgentStack(t *testing.T) (*devstack.Stack, *agentCLI) {
 	}
 	t.Cleanup(func() { stack.Close(context.Background()) })
 	return stack, &agentCLI{
-		t: t, bin: paynodeBinary(t), store: t.TempDir(),
+		t: t, bin: paynode.Path(t), store: t.TempDir(),
 		chain: []string{"--rpc", stack.Chain.HTTPURL(), "--deployment", stack.DeploymentFile},
 	}
 }

@@ -10,50 +10,23 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/paynode/paynode/internal/buildtest"
 	"github.com/paynode/paynode/node/ledger/bolt"
 	"github.com/paynode/paynode/node/nodetest"
 )
 
-// binDir holds the paynode binary the crash test runs; TestMain removes
-// it.
-var (
-	binDir   string
-	binOnce  sync.Once
-	binPath  string
-	binError error
-)
+// paynode is the binary the crash test runs, built the first time a test
+// needs it (a run of the outage test alone builds nothing).
+var paynode buildtest.Binary
 
 func TestMain(m *testing.M) {
-	var err error
-	if binDir, err = os.MkdirTemp("", "paynode-faulttest-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(binDir)
+	paynode.Remove()
 	os.Exit(code)
-}
-
-// paynodeBinary builds ./cmd/paynode once, the first time a test needs it
-// (not in TestMain: a run of the outage test alone needs no binary).
-func paynodeBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		binPath = filepath.Join(binDir, "paynode")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/paynode/paynode/cmd/paynode")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binError = fmt.Errorf("go build ./cmd/paynode: %v\n%s", err, out)
-		}
-	})
-	if binError != nil {
-		t.Fatal(binError)
-	}
-	return binPath
 }
 
 // serveProc is one run of `paynode serve --config F`, its log in a file.
@@ -199,7 +172,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Hour)
 	defer cancel()
 
-	bin := paynodeBinary(t)
+	bin := paynode.Path(t)
 	e := newEnv(t)
 	listen := freeAddr(t)
 	cfgPath := e.writeConfig(t, e.chain.WSURL(), listen, time.Second)
