@@ -189,9 +189,6 @@ type Server struct {
 // errShutdown is the cause of the jobs cancelled at a shutdown's deadline.
 var errShutdown = errors.New("api: shutting down")
 
-// shutdownRetryMS is the retry_after_ms of shutting_down.
-const shutdownRetryMS = 1000
-
 // New returns a server for opts.
 func New(opts Options) (*Server, error) {
 	switch {
@@ -404,7 +401,5 @@ func (s *Server) isClosing() bool {
 }
 
 func shuttingDown(id string) *wire.Error {
-	e := wire.NewError(id, wire.CodeShuttingDown, "the node is shutting down")
-	e.RetryAfterMS = shutdownRetryMS
-	return e
+	return wire.NewError(id, wire.CodeShuttingDown, "the node is shutting down")
 }

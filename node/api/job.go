@@ -121,11 +121,6 @@ func (c *conn) handleSubmit(m *wire.Submit, cj *connJob) {
 	key := jobKey{m.ChannelID, m.ID}
 	refuse := func(e *wire.Error) {
 		e.ID = m.ID
-		if e.RetryAfterMS == 0 && (e.Code == wire.CodeUnavailable || e.Code == wire.CodeDepositUnconfirmed) {
-			// The chain or the store must come back first: a client
-			// without a floor of its own would otherwise spin.
-			e.RetryAfterMS = chainRetryMS
-		}
 		c.forget(m.ID, cj)
 		s.opts.Metrics.JobRefused(m.Model, string(e.Code))
 		c.send(e)
@@ -579,15 +574,12 @@ func endError(id string, code wire.Code) *wire.Error {
 
 // asWireError turns an error of the payment check, the scheduler or a
 // slot into the error message for job id; other errors get code def.
-// chainRetryMS is the wait asked of a client refused while the chain or
-// the ledger cannot answer (unavailable) or a deposit waits for its
-// confirmations (deposit_unconfirmed).
-const chainRetryMS = 1000
-
 func asWireError(id string, err error, def wire.Code) *wire.Error {
 	var pe *payment.Error
 	if errors.As(err, &pe) {
-		return &wire.Error{ID: id, Code: wire.Code(pe.Code), Message: pe.Msg, Retryable: pe.Retryable}
+		e := wire.NewError(id, wire.Code(pe.Code), "%s", pe.Msg)
+		e.Retryable = pe.Retryable
+		return e
 	}
 	var we *wire.Error
 	if errors.As(err, &we) {

@@ -160,17 +160,33 @@ type Error struct {
 	// job id if the job was never accepted, with a new id if it was.
 	Retryable bool `json:"retryable"`
 	// RetryAfterMS, when set, is how long to wait first (overloaded,
-	// too_many_jobs, shutting_down, unavailable, deposit_unconfirmed).
+	// too_many_jobs, and by default shutting_down, unavailable and
+	// deposit_unconfirmed: Code.RetryAfterMS).
 	RetryAfterMS uint64 `json:"retry_after_ms,omitempty"`
 	// Field is the offending field's path for bad_field, such as
 	// "voucher.amount" or "request.messages[2].role".
 	Field string `json:"field,omitempty"`
 }
 
+// defaultRetryAfterMS is the wait asked with the codes whose cause passes
+// by itself, outside the client's hands: the chain or the store coming
+// back, a deposit's confirmations, a node's restart. Without it a client
+// with no floor of its own would retry in a tight loop.
+var defaultRetryAfterMS = map[Code]uint64{
+	CodeUnavailable:        1000,
+	CodeDepositUnconfirmed: 1000,
+	CodeShuttingDown:       1000,
+}
+
+// RetryAfterMS is the code's default retry_after_ms, 0 for none. Codes
+// whose wait depends on the moment (overloaded, too_many_jobs) set their
+// own.
+func (c Code) RetryAfterMS() uint64 { return defaultRetryAfterMS[c] }
+
 // NewError returns an error message for job id (empty: the connection)
-// with code's default retryability.
+// with code's default retryability and retry_after_ms.
 func NewError(id string, code Code, format string, args ...any) *Error {
-	return &Error{ID: id, Code: code, Message: fmt.Sprintf(format, args...), Retryable: code.Retryable()}
+	return &Error{ID: id, Code: code, Message: fmt.Sprintf(format, args...), Retryable: code.Retryable(), RetryAfterMS: code.RetryAfterMS()}
 }
 
 func (e *Error) Error() string {
