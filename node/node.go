@@ -65,12 +65,6 @@ type Options struct {
 	Key *ecdsa.PrivateKey
 	// Client is the chain's JSON-RPC client; nil dials config chain.rpc.
 	Client *ethclient.Client
-	// Deployment overrides the config's deployment file.
-	Deployment *contracts.Deployment
-	// WorkerToken is the remote workers' shared secret; empty reads
-	// workers.token_file (and, when that file does not exist and the
-	// builtin worker runs, takes no remote workers).
-	WorkerToken string
 	// Builtin is the builtin worker's model; nil is a zero-delay one.
 	Builtin executor.Executor
 	// BuiltinCapacity is how many jobs the builtin worker runs at once;
@@ -113,6 +107,7 @@ type Node struct {
 	metrics    *metrics.Metrics
 	registry   *prometheus.Registry
 	offers     []offers.Registered
+	assets     assets
 	changes    []offers.Change
 
 	apiLn, metricsLn   net.Listener
@@ -172,11 +167,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	cfg := n.cfg
 
 	// The deployment, and a chain that serves it.
-	d := n.opts.Deployment
-	if d == nil {
-		if d, err = contracts.LoadDeployment(cfg.Path(cfg.Chain.Deployment)); err != nil {
-			return fmt.Errorf("chain.deployment: %w", err)
-		}
+	d, err := contracts.LoadDeployment(cfg.Path(cfg.Chain.Deployment))
+	if err != nil {
+		return fmt.Errorf("chain.deployment: %w", err)
 	}
 	n.deployment = d
 	n.client = n.opts.Client
@@ -190,6 +183,14 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := checkChain(ctx, n.client, d); err != nil {
 		return fmt.Errorf("chain.rpc %s: %w", cfg.Chain.RPC, err)
 	}
+	tokens := make([]common.Address, 0, len(cfg.Offers)+1)
+	for _, o := range cfg.Offers {
+		tokens = append(tokens, o.AssetAddress())
+	}
+	if d.Token != nil {
+		tokens = append(tokens, *d.Token)
+	}
+	n.assets = readAssets(ctx, n.client, tokens, n.log)
 
 	// The ledger, and the chain watcher keeping its state in it.
 	n.progress("opening the ledger at %s", cfg.Path(cfg.Store.Path))
@@ -244,7 +245,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	for _, c := range n.changes {
 		if c.Action != "unchanged" {
-			n.progress("offer %s %s/%s: %s", c.ID, c.Model, assetName(d, c.Asset), c.Action)
+			n.progress("offer %s %s/%s: %s", c.ID, c.Model, n.assets.name(c.Asset), c.Action)
 		}
 	}
 
@@ -341,9 +342,6 @@ func pollFor(cfg *config.Config) time.Duration {
 }
 
 func (n *Node) workerToken() (string, error) {
-	if n.opts.WorkerToken != "" {
-		return n.opts.WorkerToken, nil
-	}
 	path := n.cfg.Path(n.cfg.Workers.TokenFile)
 	if path == "" {
 		return "", nil
@@ -552,27 +550,6 @@ func checkChain(ctx context.Context, c *ethclient.Client, d *contracts.Deploymen
 		}
 	}
 	return nil
-}
-
-// assetName names an asset for people: ETH, TUSD (the deployment's test
-// token) or the token's address.
-func assetName(d *contracts.Deployment, a common.Address) string {
-	switch {
-	case a == (common.Address{}):
-		return "ETH"
-	case d != nil && d.Token != nil && *d.Token == a:
-		return "TUSD"
-	}
-	return a.Hex()
-}
-
-// assetDecimals is the decimals of the assets the node knows; 18 for any
-// other token until it is read from the chain.
-func assetDecimals(d *contracts.Deployment, a common.Address) uint8 {
-	if d != nil && d.Token != nil && *d.Token == a {
-		return 6
-	}
-	return 18
 }
 
 func version() string {

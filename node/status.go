@@ -155,7 +155,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	for _, r := range n.offers {
 		p := r.Offer.Price
 		st.Offers = append(st.Offers, OfferStatus{
-			ID: r.ID.String(), Model: r.Offer.Model, Asset: assetName(d, r.Offer.Asset),
+			ID: r.ID.String(), Model: r.Offer.Model, Asset: n.assets.name(r.Offer.Asset),
 			Base: p.Base.String(), InPerM: p.InPerM.String(), OutPerM: p.OutPerM.String(),
 			MaxTokens: r.Offer.MaxTokens, Endpoint: r.Offer.Endpoint,
 		})
@@ -168,7 +168,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	totals := map[string]*sums{}
 	var order []string
 	for _, r := range rows {
-		asset := assetName(d, r.on.Asset)
+		asset := n.assets.name(r.on.Asset)
 		u := unclaimed(r.led)
 		st.Channels = append(st.Channels, ChannelStatus{
 			ID: r.on.ID, State: channelState(r.on), Asset: asset, Payer: r.on.Payer, Signer: r.on.Signer,
@@ -284,7 +284,6 @@ func (n *Node) queues() []metrics.ModelQueue {
 
 // sources are the metrics read at scrape time.
 func (n *Node) sources() metrics.Sources {
-	d := n.deployment
 	return metrics.Sources{
 		Queues: n.queues,
 		Money: func() []metrics.AssetMoney {
@@ -300,7 +299,7 @@ func (n *Node) sources() metrics.Sources {
 				m := byAsset[r.on.Asset]
 				if m == nil {
 					m = &metrics.AssetMoney{
-						Asset: assetName(d, r.on.Asset), Decimals: assetDecimals(d, r.on.Asset),
+						Asset: n.assets.name(r.on.Asset), Decimals: n.assets.decimalsOf(r.on.Asset),
 						Charged: new(big.Int), Unclaimed: new(big.Int), Claimed: new(big.Int),
 					}
 					byAsset[r.on.Asset] = m
@@ -360,7 +359,7 @@ func (n *Node) sources() metrics.Sources {
 					continue
 				}
 				out = append(out, metrics.ChannelAtRisk{
-					Asset: assetName(d, r.on.Asset), Decimals: assetDecimals(d, r.on.Asset),
+					Asset: n.assets.name(r.on.Asset), Decimals: n.assets.decimalsOf(r.on.Asset),
 					Unclaimed: u, Deadline: time.Unix(int64(r.on.WithdrawableAt), 0),
 				})
 			}

@@ -211,8 +211,8 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Node, err = node.New(s.Config, node.Options{
-		Key: s.ProviderKey, Deployment: s.Deployment, Builtin: opts.Builtin,
-		WorkerToken: s.WorkerToken, Registry: opts.Registry, Log: opts.Log, NoSync: opts.NoSync,
+		Key: s.ProviderKey, Builtin: opts.Builtin,
+		Registry: opts.Registry, Log: opts.Log, NoSync: opts.NoSync,
 		BenchUnpaid: opts.BenchUnpaid,
 		Progress:    opts.Progress,
 	})
