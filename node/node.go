@@ -108,7 +108,6 @@ type Node struct {
 	registry   *prometheus.Registry
 	offers     []offers.Registered
 	assets     assets
-	changes    []offers.Change
 
 	apiLn, metricsLn   net.Listener
 	apiSrv, metricsSrv *http.Server
@@ -235,7 +234,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			MaxTokens: o.MaxTokens, MetadataURI: o.MetadataURI,
 		}
 	}
-	n.offers, n.changes, err = offers.Sync(ctx, n.client, d, n.opts.Key, want, offers.Options{
+	var changes []offers.Change
+	n.offers, changes, err = offers.Sync(ctx, n.client, d, n.opts.Key, want, offers.Options{
 		GasFeeCap:    cfg.Settlement.GasFeeCap(),
 		PollInterval: pollFor(cfg),
 		Log:          n.log.With("subsystem", "offers"),
@@ -243,7 +243,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("registering offers: %w", err)
 	}
-	for _, c := range n.changes {
+	for _, c := range changes {
 		if c.Action != "unchanged" {
 			n.progress("offer %s %s/%s: %s", c.ID, c.Model, n.assets.name(c.Asset), c.Action)
 		}
@@ -506,14 +506,8 @@ func (n *Node) MetricsURL() string { return "http://" + n.metricsLn.Addr().Strin
 // Provider is the provider address.
 func (n *Node) Provider() common.Address { return n.provider }
 
-// Deployment is the deployment the node serves.
-func (n *Node) Deployment() *contracts.Deployment { return n.deployment }
-
 // Offers are the node's offers as registered on chain.
 func (n *Node) Offers() []offers.Registered { return n.offers }
-
-// OfferChanges are the changes Start made to the offers on chain.
-func (n *Node) OfferChanges() []offers.Change { return n.changes }
 
 // Ledger is the node's money store, for reads.
 func (n *Node) Ledger() ledger.Ledger { return n.ledger }
