@@ -49,6 +49,8 @@ type Payments interface {
 	Authorize(ctx context.Context, req payment.Request) (*payment.Authorization, error)
 	Charge(ctx context.Context, a *payment.Authorization, u payment.Usage, resultHash common.Hash) (*ledger.Receipt, error)
 	Release(ctx context.Context, a *payment.Authorization, code string) error
+	// Signed returns a receipt read back from the ledger, signed.
+	Signed(r *ledger.Receipt) (*ledger.Receipt, error)
 }
 
 // Scheduler gives places to run jobs. Reserve's errors are *wire.Error

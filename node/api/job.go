@@ -487,8 +487,9 @@ func (s *Server) charge(j *job, auth *payment.Authorization, output string, usag
 		j.log.Error("cannot charge a job", "err", err)
 		// The write may have taken effect all the same: the ledger says.
 		if prev, rerr := s.opts.Ledger.Job(ctx, j.key.channel, j.key.id); rerr == nil && prev.State == ledger.JobCharged && prev.Receipt != nil {
-			rec = prev.Receipt
-		} else {
+			rec, rerr = s.opts.Payments.Signed(prev.Receipt)
+		}
+		if rec == nil {
 			s.endPayment(j, auth, wire.CodeInternal)
 			return endError(j.key.id, wire.CodeInternal), wire.CodeInternal
 		}

@@ -252,19 +252,21 @@ type ChargeOp struct {
 	ChannelID common.Hash
 	JobID     string
 	Cost      *big.Int
-	// Receipt is the signed receipt. Its ChannelID must be ChannelID, its
-	// Cost must equal Cost and its CumulativeCharged the channel's
-	// Charged after this charge; its Seq is assigned by the ledger.
+	// Receipt is the job's receipt; its Seq is assigned by the ledger.
+	// Either it is complete — its ChannelID is ChannelID, its Cost equals
+	// Cost and its CumulativeCharged is the channel's Charged after this
+	// charge — or its CumulativeCharged is nil, and the ledger fills in
+	// ChannelID, Cost and CumulativeCharged inside the write, so callers
+	// need not serialize the charges of a channel to know its running
+	// total.
 	//
-	// With Sign set, Receipt.CumulativeCharged may be nil: the ledger then
-	// fills in ChannelID, Cost and CumulativeCharged inside the write and
-	// calls Sign for the signature, so callers need not serialize the
-	// charges of a channel to know its running total.
+	// The ledger stores Receipt.Signature as given, empty included: a
+	// receipt's signature is not money state but a function of its fields
+	// and the provider's key. The payment check signs the receipt the
+	// charge returns, outside the ledger's write, and signs a stored
+	// receipt again when it hands it out once more (go-ethereum's ECDSA
+	// signatures are deterministic, RFC 6979, so the bytes are the same).
 	Receipt Receipt
-	// Sign, when set and Receipt.CumulativeCharged is nil, signs the
-	// completed receipt. It runs on the store's writer: keep it fast, and
-	// make it never call the ledger. An error fails the charge.
-	Sign func(*contracts.Receipt) ([]byte, error)
 }
 
 // Ledger is the node's money store. Every method is safe for concurrent

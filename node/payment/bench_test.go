@@ -217,8 +217,7 @@ func benchVerify(b *testing.B) (*Payments, common.Hash, common.Address, []Vouche
 }
 
 // BenchmarkSignReceipt is the provider's signature of a receipt, which
-// Charge has the ledger make inside its write (ledger.ChargeOp.Sign), on
-// the store's one writer goroutine.
+// Charge makes after the ledger's write, on the job's own goroutine.
 func BenchmarkSignReceipt(b *testing.B) {
 	key, _ := crypto.GenerateKey()
 	p := New(&contracts.Deployment{ChainID: 1337, PaymentChannels: common.HexToAddress("0xc0ffee")}, key, nil, nil, nil)
@@ -228,7 +227,7 @@ func BenchmarkSignReceipt(b *testing.B) {
 		ResultHash: crypto.Keccak256Hash([]byte("output")),
 	}
 	for b.Loop() {
-		if _, err := p.signReceipt(r); err != nil {
+		if _, err := p.sign(r); err != nil {
 			b.Fatal(err)
 		}
 	}

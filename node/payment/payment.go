@@ -195,6 +195,14 @@ func (p *Payments) replay(req Request, prev *ledger.Job) (*Authorization, error)
 	}
 	switch prev.State {
 	case ledger.JobCharged:
+		if prev.Receipt == nil {
+			return nil, retryable(CodeUnavailable, fmt.Errorf("charged job %q has no receipt", req.JobID), "ledger unavailable")
+		}
+		signed, err := p.Signed(prev.Receipt)
+		if err != nil {
+			return nil, retryable(CodeUnavailable, err, "cannot sign the receipt")
+		}
+		prev.Receipt = signed
 		return &Authorization{ChannelID: req.ChannelID, JobID: req.JobID, MaxCost: prev.MaxCost, Price: req.Price, Replay: prev}, nil
 	case ledger.JobReleased:
 		return nil, refuse(CodeJobFailed, "job %q failed before (%s) and is not run again", req.JobID, prev.FailCode)
@@ -235,7 +243,12 @@ type Usage struct {
 
 // Charge charges an authorized job its actual cost — the offer's price
 // for its usage, capped at the max cost reserved — and returns the
-// receipt, signed by the provider and stored durably.
+// receipt, stored durably and signed by the provider.
+//
+// The ledger fills in the receipt's running total as it orders the
+// channel's charges, and the receipt is signed here, after the write, so
+// that the ECDSA signature of every job runs on the job's goroutine, in
+// parallel, rather than on the ledger's one writer.
 func (p *Payments) Charge(ctx context.Context, a *Authorization, u Usage, resultHash common.Hash) (*ledger.Receipt, error) {
 	cost := a.Price.Cost(u.InputTokens, u.OutputTokens)
 	if cost.Cmp(a.MaxCost) > 0 {
@@ -247,22 +260,42 @@ func (p *Payments) Charge(ctx context.Context, a *Authorization, u Usage, result
 		JobID:     a.JobID,
 		Cost:      cost,
 		Receipt: ledger.Receipt{Receipt: contracts.Receipt{
-			ChannelID:    a.ChannelID,
 			JobID:        wire.JobKey(a.JobID),
-			Cost:         cost,
 			InputTokens:  u.InputTokens,
 			OutputTokens: u.OutputTokens,
 			ResultHash:   resultHash,
 		}},
-		Sign: p.signReceipt,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("charge job %q: %w", a.JobID, err)
 	}
+	if r.Signature, err = p.sign(&r.Receipt); err != nil {
+		// Charged all the same: the receipt is in the ledger, and Signed
+		// signs it when the job is submitted again.
+		return nil, fmt.Errorf("charge job %q: sign receipt: %w", a.JobID, err)
+	}
 	return r, nil
 }
 
-func (p *Payments) signReceipt(r *contracts.Receipt) ([]byte, error) {
+// Signed returns r signed by the provider: r itself when it carries a
+// signature, else a signed copy. The ledger keeps receipts as the charge
+// ordered them, unsigned; a signature is a function of the receipt and
+// the key (RFC 6979), so a receipt signed again is signed to the same
+// bytes.
+func (p *Payments) Signed(r *ledger.Receipt) (*ledger.Receipt, error) {
+	if len(r.Signature) != 0 {
+		return r, nil
+	}
+	c := *r
+	sig, err := p.sign(&c.Receipt)
+	if err != nil {
+		return nil, fmt.Errorf("sign receipt %d: %w", r.Seq, err)
+	}
+	c.Signature = sig
+	return &c, nil
+}
+
+func (p *Payments) sign(r *contracts.Receipt) ([]byte, error) {
 	d, err := p.domain.ReceiptDigest(r)
 	if err != nil {
 		return nil, err

@@ -176,10 +176,18 @@ func TestIdempotentJobIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// After it completed, a resubmission replays the receipt and charges nothing.
+	// After it completed, a resubmission replays the receipt and charges
+	// nothing. The ledger keeps the receipt unsigned; the replay is signed
+	// again, to the very bytes the first result carried.
+	if stored, err := f.l.Receipt(ctx, id, "once"); err != nil || len(stored.Signature) != 0 {
+		t.Fatalf("stored receipt: %+v, %v; want it unsigned", stored, err)
+	}
 	again, err := f.p.Authorize(ctx, f.request(id, "once", v))
 	if err != nil || again.Replay == nil || again.Replay.Receipt.Seq != r.Seq {
 		t.Fatalf("replay: %+v, %v", again, err)
+	}
+	if !bytes.Equal(again.Replay.Receipt.Signature, r.Signature) || again.Replay.Receipt.CumulativeCharged.Cmp(r.CumulativeCharged) != 0 {
+		t.Fatalf("replayed receipt %+v, first %+v", again.Replay.Receipt, r)
 	}
 	// The same id with another body is a conflict.
 	other := f.request(id, "once", v)

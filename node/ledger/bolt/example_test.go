@@ -14,8 +14,8 @@ import (
 )
 
 // A paid job's money: reserve its max cost with the agent's voucher, then
-// charge its actual cost with a receipt that the ledger completes and has
-// signed inside the same durable write.
+// charge its actual cost with a receipt whose running total the ledger
+// fills in inside the same durable write.
 func Example() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "ledger")
@@ -40,10 +40,9 @@ func Example() {
 	}
 	r, err := l.Charge(ctx, ledger.ChargeOp{
 		ChannelID: ch, JobID: "job-1", Cost: big.NewInt(4200),
+		// No running total: the ledger fills it in. The caller signs the
+		// receipt it gets back.
 		Receipt: ledger.Receipt{Receipt: contracts.Receipt{JobID: ledgertest.JobHash("job-1"), InputTokens: 12, OutputTokens: 500}},
-		Sign: func(r *contracts.Receipt) ([]byte, error) {
-			return make([]byte, 65), nil // contracts.Sign(domain.ReceiptDigest(r), key)
-		},
 	})
 	if err != nil {
 		log.Fatal(err)

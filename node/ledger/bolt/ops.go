@@ -12,7 +12,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	bbolt "go.etcd.io/bbolt"
 
-	"github.com/paynode/paynode/contracts"
 	"github.com/paynode/paynode/node/ledger"
 )
 
@@ -136,42 +135,36 @@ func applyReserve(w *wtx, job *ledger.Job, jv []byte, voucher *ledger.Voucher, l
 func (s *Store) Charge(ctx context.Context, req ledger.ChargeOp) (*ledger.Receipt, error) {
 	const name = "charge"
 	r := req.Receipt
-	signing := req.Sign != nil && r.CumulativeCharged == nil
+	filling := r.CumulativeCharged == nil
 	switch {
 	case !ledger.CheckJobID(req.JobID):
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "job id of %d bytes", len(req.JobID))
 	case !ledger.CheckAmount(req.Cost):
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "cost %v", req.Cost)
-	case !signing && r.CumulativeCharged == nil:
-		return nil, ledger.Errorf(name, ledger.ErrInvalid, "receipt without cumulative charged")
-	case !signing && (!ledger.CheckAmount(r.Cost) || !ledger.CheckAmount(r.CumulativeCharged)):
+	case !filling && (!ledger.CheckAmount(r.Cost) || !ledger.CheckAmount(r.CumulativeCharged)):
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "receipt amounts %v, %v", r.Cost, r.CumulativeCharged)
-	case !signing && r.ChannelID != req.ChannelID:
+	case !filling && r.ChannelID != req.ChannelID:
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "receipt of channel %s for channel %s", r.ChannelID, req.ChannelID)
-	case !signing && r.Cost.Cmp(req.Cost) != 0:
+	case !filling && r.Cost.Cmp(req.Cost) != 0:
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "receipt cost %s, charge cost %s", r.Cost, req.Cost)
 	}
 	receipt := cloneReceipt(&r)
 	cost := cloneInt(req.Cost)
-	var sign func(*contracts.Receipt) ([]byte, error)
-	if signing {
-		sign = req.Sign
-	}
 	var rv []byte // the receipt's value does not hold its seq: encode it here when complete
-	if !signing {
+	if !filling {
 		var err error
 		if rv, err = encodeReceipt(receipt); err != nil {
 			return nil, &ledger.Error{Op: name, Err: err}
 		}
 	}
 	res, err := s.submit(ctx, &op{name: name, apply: func(w *wtx) (any, error) {
-		return applyCharge(w, req.ChannelID, req.JobID, cost, receipt, rv, sign)
+		return applyCharge(w, req.ChannelID, req.JobID, cost, receipt, rv, filling)
 	}})
 	rc, _ := res.(*ledger.Receipt)
 	return rc, err
 }
 
-func applyCharge(w *wtx, channelID common.Hash, jobID string, cost *big.Int, in *ledger.Receipt, rv []byte, sign func(*contracts.Receipt) ([]byte, error)) (any, error) {
+func applyCharge(w *wtx, channelID common.Hash, jobID string, cost *big.Int, in *ledger.Receipt, rv []byte, filling bool) (any, error) {
 	const name = "charge"
 	key := jobKey(channelID, jobID)
 	jobs := w.jobs
@@ -199,13 +192,8 @@ func applyCharge(w *wtx, channelID common.Hash, jobID string, cost *big.Int, in 
 		return nil, fmt.Errorf("%w: channel %s reserves %s, less than job %q's max cost %s", errCorrupt, channelID, ch.Reserved, jobID, job.MaxCost)
 	}
 	r := cloneReceipt(in)
-	if sign != nil {
+	if filling {
 		r.ChannelID, r.Cost, r.CumulativeCharged = channelID, cloneInt(cost), cloneInt(charged)
-		sig, err := sign(&r.Receipt)
-		if err != nil {
-			return nil, &ledger.Error{Op: name, Err: fmt.Errorf("sign receipt: %w", err)}
-		}
-		r.Signature = bytes.Clone(sig)
 	} else if r.CumulativeCharged.Cmp(charged) != 0 {
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "channel %s job %q: receipt cumulative charged %s, want %s", channelID, jobID, r.CumulativeCharged, charged)
 	}

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paynode/paynode/contracts"
 	"github.com/paynode/paynode/node/ledger"
 	"github.com/paynode/paynode/node/ledger/bolt"
 	"github.com/paynode/paynode/node/ledger/ledgertest"
@@ -212,16 +211,12 @@ func TestCancelQueued(t *testing.T) {
 	ch := ledgertest.Chan(1)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	// A charge whose Sign blocks holds the writer, so the next op queues.
 	if _, err := s.Reserve(t.Context(), ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: "block", MaxCost: big.NewInt(5)}}); err != nil {
 		t.Fatal(err)
 	}
+	// A write that blocks holds the writer, so the next one queues.
 	go func() {
-		in := ledgertest.Receipt(ch, "block", big.NewInt(1), big.NewInt(1))
-		in.CumulativeCharged = nil
-		_, err := s.Charge(context.Background(), ledger.ChargeOp{ChannelID: ch, JobID: "block", Cost: big.NewInt(1), Receipt: in,
-			Sign: func(*contracts.Receipt) ([]byte, error) { close(started); <-release; return []byte{1}, nil }})
-		if err != nil {
+		if err := bolt.Apply(context.Background(), s, func() error { close(started); <-release; return nil }); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -243,13 +238,14 @@ func TestCancelQueued(t *testing.T) {
 		t.Fatalf("queued op lost after its caller gave up: %v", err)
 	}
 	st, _ := s.Channel(t.Context(), ch)
-	if st.Reserved.Int64() != 7 || st.Charged.Int64() != 1 || j.State != ledger.JobReserved {
+	if st.Reserved.Int64() != 5+7 || st.Charged.Sign() != 0 || j.State != ledger.JobReserved {
 		t.Errorf("state after canceled op: reserved %v charged %v job %s", st.Reserved, st.Charged, j.State)
 	}
 }
 
-// TestSignPanic checks that a panicking Sign fails its charge alone.
-func TestSignPanic(t *testing.T) {
+// TestApplyPanic checks that a write that panics on the writer fails
+// alone: the writes committed beside it stand.
+func TestApplyPanic(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, t.TempDir(), bolt.Options{})
 	ch := ledgertest.Chan(1)
@@ -258,10 +254,7 @@ func TestSignPanic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	in := ledgertest.Receipt(ch, "a", big.NewInt(1), big.NewInt(1))
-	in.CumulativeCharged = nil
-	_, err := s.Charge(ctx, ledger.ChargeOp{ChannelID: ch, JobID: "a", Cost: big.NewInt(1), Receipt: in,
-		Sign: func(*contracts.Receipt) ([]byte, error) { panic("boom") }})
+	err := bolt.Apply(ctx, s, func() error { panic("boom") })
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("err = %v, want the panic", err)
 	}

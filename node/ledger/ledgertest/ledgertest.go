@@ -39,7 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"VoucherNeverLowers", testVoucherNeverLowers},
 		{"Charge", testCharge},
 		{"ChargeErrors", testChargeErrors},
-		{"ChargeSign", testChargeSign},
+		{"ChargeFill", testChargeFill},
 		{"Release", testRelease},
 		{"ReservedJobsAndJobs", testReservedJobsAndJobs},
 		{"Receipts", testReceipts},
@@ -543,18 +543,12 @@ func testChargeErrors(t *testing.T, l ledger.Ledger) {
 		{"cumulative one too high", func() ledger.ChargeOp { o := ok(5); o.Receipt.CumulativeCharged = n(16); return o }, ledger.ErrInvalid},
 		{"receipt cost differs", func() ledger.ChargeOp { o := ok(5); o.Receipt.Cost = n(4); return o }, ledger.ErrInvalid},
 		{"receipt of another channel", func() ledger.ChargeOp { o := ok(5); o.Receipt.ChannelID = Chan(2); return o }, ledger.ErrInvalid},
-		{"no cumulative and no signer", func() ledger.ChargeOp { o := ok(5); o.Receipt.CumulativeCharged = nil; return o }, ledger.ErrInvalid},
 		{"nil cost", func() ledger.ChargeOp { o := ok(5); o.Cost = nil; return o }, ledger.ErrInvalid},
 		{"negative cost", func() ledger.ChargeOp {
 			return ledger.ChargeOp{ChannelID: ch, JobID: "a", Cost: n(-1), Receipt: Receipt(ch, "a", n(-1), n(9))}
 		}, ledger.ErrInvalid},
 		{"empty job id", func() ledger.ChargeOp { o := ok(5); o.JobID = ""; return o }, ledger.ErrInvalid},
-		{"sign error", func() ledger.ChargeOp {
-			o := ok(5)
-			o.Receipt.CumulativeCharged = nil
-			o.Sign = func(*contracts.Receipt) ([]byte, error) { return nil, errors.New("no key") }
-			return o
-		}, nil},
+		{"filled in, cost above max cost", func() ledger.ChargeOp { o := ok(101); o.Receipt.CumulativeCharged = nil; return o }, ledger.ErrInvalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := channel(t, l, ch)
@@ -581,41 +575,59 @@ func testChargeErrors(t *testing.T, l ledger.Ledger) {
 	}
 }
 
-func testChargeSign(t *testing.T, l ledger.Ledger) {
+func testChargeFill(t *testing.T, l ledger.Ledger) {
 	ctx := t.Context()
 	ch := Chan(3)
 	const jobs = 40
 	for i := range jobs {
 		reserve(t, l, ch, fmt.Sprint("s", i), n(1000))
 	}
-	// Concurrent charges of one channel need no coordination with Sign.
+	// Concurrent charges of one channel need no coordination: the ledger
+	// fills in each running total in the order it applies them.
 	var wg sync.WaitGroup
 	errs := make(chan error, jobs)
+	receipts := make(chan *ledger.Receipt, jobs)
 	for i := range jobs {
 		wg.Go(func() {
 			id := fmt.Sprint("s", i)
 			in := Receipt(ch, id, n(0), n(0))
-			in.Cost, in.CumulativeCharged, in.Signature = nil, nil, nil
-			r, err := l.Charge(ctx, ledger.ChargeOp{
-				ChannelID: ch, JobID: id, Cost: n(int64(i + 1)), Receipt: in,
-				Sign: func(r *contracts.Receipt) ([]byte, error) {
-					if r.ChannelID != ch || r.Cost == nil || r.CumulativeCharged == nil || r.JobID != JobHash(id) {
-						return nil, fmt.Errorf("incomplete receipt to sign: %+v", r)
-					}
-					return fakeSig(r.CumulativeCharged.String()), nil
-				},
-			})
-			if err == nil && (!eqInt(r.Cost, n(int64(i+1))) || string(r.Signature) != string(fakeSig(r.CumulativeCharged.String()))) {
+			in.ChannelID, in.Cost, in.CumulativeCharged, in.Signature = common.Hash{}, nil, nil, nil
+			r, err := l.Charge(ctx, ledger.ChargeOp{ChannelID: ch, JobID: id, Cost: n(int64(i + 1)), Receipt: in})
+			switch {
+			case err != nil:
+			case r.ChannelID != ch || !eqInt(r.Cost, n(int64(i+1))) || r.CumulativeCharged == nil || r.JobID != JobHash(id) || len(r.Signature) != 0:
 				err = fmt.Errorf("job %s: receipt %+v", id, r)
+			default:
+				receipts <- r
 			}
 			errs <- err
 		})
 	}
 	wg.Wait()
 	close(errs)
+	close(receipts)
 	for err := range errs {
 		if err != nil {
 			t.Error(err)
+		}
+	}
+	// Ordered by seq, each running total is the previous one plus its cost,
+	// and the ledger returns each receipt as it stored it.
+	bySeq := map[uint64]*ledger.Receipt{}
+	for r := range receipts {
+		bySeq[r.Seq] = r
+	}
+	sum := new(big.Int)
+	for seq := uint64(1); seq <= jobs; seq++ {
+		r := bySeq[seq]
+		if r == nil {
+			t.Fatalf("no receipt with seq %d", seq)
+		}
+		sum.Add(sum, r.Cost)
+		wantInt(t, fmt.Sprint("cumulative charged of seq ", seq), r.CumulativeCharged, sum)
+		stored, err := l.Receipts(ctx, ch, seq, seq)
+		if err != nil || len(stored) != 1 || !sameReceipt(&stored[0], r) {
+			t.Errorf("stored receipt %d: %+v, %v; charge returned %+v", seq, stored, err, r)
 		}
 	}
 	st := channel(t, l, ch)
@@ -625,15 +637,13 @@ func testChargeSign(t *testing.T, l ledger.Ledger) {
 	}
 	CheckMoney(t, l)
 
-	// Sign is ignored when the receipt is complete.
-	reserve(t, l, ch, "full", n(5))
-	cum := new(big.Int).Add(st.Charged, n(5))
-	r, err := l.Charge(ctx, ledger.ChargeOp{
-		ChannelID: ch, JobID: "full", Cost: n(5), Receipt: Receipt(ch, "full", n(5), cum),
-		Sign: func(*contracts.Receipt) ([]byte, error) { return nil, errors.New("must not be called") },
-	})
-	if err != nil || string(r.Signature) != string(fakeSig("full")) {
-		t.Errorf("charge with full receipt and Sign: %+v, %v", r, err)
+	// A signature given with a filled-in receipt is stored as given.
+	reserve(t, l, ch, "signed", n(5))
+	in := Receipt(ch, "signed", n(5), n(0))
+	in.CumulativeCharged = nil
+	r, err := l.Charge(ctx, ledger.ChargeOp{ChannelID: ch, JobID: "signed", Cost: n(5), Receipt: in})
+	if err != nil || string(r.Signature) != string(fakeSig("signed")) || !eqInt(r.CumulativeCharged, new(big.Int).Add(st.Charged, n(5))) {
+		t.Errorf("charge of a filled-in receipt with a signature: %+v, %v", r, err)
 	}
 }
 
@@ -1282,8 +1292,7 @@ func MoneySums(t *testing.T, l ledger.Ledger, cfg MoneySumsConfig) {
 					} else {
 						in := Receipt(Chan(p.ch), p.id, cost, cost)
 						in.CumulativeCharged = nil
-						_, err = l.Charge(ctx, ledger.ChargeOp{ChannelID: Chan(p.ch), JobID: p.id, Cost: cost, Receipt: in,
-							Sign: func(r *contracts.Receipt) ([]byte, error) { return fakeSig(p.id), nil }})
+						_, err = l.Charge(ctx, ledger.ChargeOp{ChannelID: Chan(p.ch), JobID: p.id, Cost: cost, Receipt: in})
 					}
 					switch {
 					case over && !errors.Is(err, ledger.ErrInvalid):
