@@ -27,7 +27,9 @@
 // # Durability
 //
 // Every write returns nil only once it is on disk (fsync'd): after a crash
-// every acknowledged operation is there. Writes are atomic: an operation
+// every acknowledged operation is there. The one exception is asked for:
+// a Reserve with NoWait returns before its commit, and is on disk once any
+// write submitted after it has returned. Writes are atomic: an operation
 // that fails changes nothing.
 //
 // Writes apply in the order they reach the store: a write never overtakes
@@ -245,6 +247,15 @@ type ReserveOp struct {
 	// job up to it: a job whose own voucher was overtaken by a later job's
 	// (the two reached the node out of order) is still paid for.
 	Cap *big.Int
+	// NoWait returns as soon as the reservation is applied — ordered
+	// before every later write and seen by them — without waiting for it
+	// to reach the disk. It reaches the disk with the next commit: that
+	// of the next write that waits, or a few milliseconds later. Reads
+	// see it once it is committed. A crash before then loses the
+	// reservation and its voucher, and nothing else: every later write,
+	// the job's Charge first of all, is committed with it or after it, so
+	// a charge that returned never relies on a voucher that was lost.
+	NoWait bool
 }
 
 // ChargeOp charges a reserved job its actual cost and records its receipt.

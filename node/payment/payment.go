@@ -11,11 +11,21 @@
 // charged plus the max cost of every job in flight on it, this one
 // included. Using the highest voucher lets jobs that an agent pipelines
 // reach the node in any order. The check and the reservation are one
-// atomic ledger write (ledger.ReserveOp.Cap), made durable before
-// Authorize returns, so concurrent jobs on one channel never over-commit
-// it and a crash loses no accepted voucher. There is no
+// atomic ledger write (ledger.ReserveOp.Cap), so concurrent jobs on one
+// channel never over-commit it. There is no
 // lock of this package on the job path: channels are independent, and the
 // ledger orders the writes of one channel.
+//
+// # What waits for the disk
+//
+// The reservation does not wait for its fsync (ledger.ReserveOp.NoWait):
+// the job starts while the reservation is being committed, and the charge
+// is what waits, for one commit that carries both. Nothing of value rests
+// on a reservation alone: a crash before it reached the disk forgets a job
+// that was never charged, whose receipt was never sent, and whose agent
+// resubmits it as new; every charge is committed with or after the
+// reservation and voucher it relies on, and its receipt is sent only
+// then. On an idle node this halves the fsyncs a paid job waits for.
 package payment
 
 import (
@@ -113,7 +123,7 @@ func New(d *contracts.Deployment, key *ecdsa.PrivateKey, l ledger.Ledger, ch Cha
 // Domain is the EIP-712 domain vouchers and receipts are signed under.
 func (p *Payments) Domain() *contracts.Domain { return p.domain }
 
-// Authorize checks a job's payment and reserves its max cost, durably. It
+// Authorize checks a job's payment and reserves its max cost. It
 // returns a *Error with a stable code when the payment is refused; nothing
 // is reserved or charged then.
 func (p *Payments) Authorize(ctx context.Context, req Request) (*Authorization, error) {
@@ -172,6 +182,7 @@ func (p *Payments) Authorize(ctx context.Context, req Request) (*Authorization, 
 		},
 		Voucher: ledger.Voucher{Amount: v.Amount, Signature: v.Signature},
 		Cap:     ch.Deposit, // with the highest voucher the channel has given
+		NoWait:  true,       // the charge waits for both (package doc)
 	})
 	switch {
 	case err == nil:

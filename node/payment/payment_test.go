@@ -69,6 +69,16 @@ func newFixture(t testing.TB) *fixture {
 	return &fixture{p: New(d, provider, l, chans, nil), l: l, chans: chans, d: d, provider: provider, price: price}
 }
 
+// commit returns once every reservation made so far is on disk: Authorize
+// reserves without waiting for the commit, and any write that waits is
+// committed with or after them.
+func (f *fixture) commit(t testing.TB) {
+	t.Helper()
+	if err := f.l.PutMeta(t.Context(), "test-commit", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // open adds a channel of deposit base units signed by a new key.
 func (f *fixture) open(id common.Hash, deposit int64) *ecdsa.PrivateKey {
 	signer, _ := crypto.GenerateKey()
@@ -116,6 +126,7 @@ func TestAuthorizeChargeReceipt(t *testing.T) {
 	if a.MaxCost.Int64() != maxCost {
 		t.Fatalf("max cost %s, want %d", a.MaxCost, maxCost)
 	}
+	f.commit(t)
 	st, _ := f.l.Channel(ctx, id)
 	if st.Reserved.Int64() != maxCost || st.Voucher.Amount.Int64() != maxCost {
 		t.Fatalf("after authorize: reserved %s voucher %s", st.Reserved, st.Voucher.Amount)
@@ -306,6 +317,7 @@ func TestRecoverReleasesInterruptedJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	f.commit(t) // the reservations reached the disk before the crash
 	n, err := f.p.Recover(ctx)
 	if err != nil || n != 3 {
 		t.Fatalf("recover: %d, %v", n, err)

@@ -563,6 +563,11 @@ func TestRestartLedgerReopened(t *testing.T) {
 	if err := e.watcher.WaitFor(ctx, head); err != nil {
 		t.Fatal(err)
 	}
+	// Authorize does not wait for its reservation's commit; a write that
+	// waits commits it, so that reads see it.
+	if err := e.ledger.PutMeta(ctx, "test-commit", nil); err != nil {
+		t.Fatal(err)
+	}
 	before := map[common.Hash]ledger.ChannelState{}
 	for _, ch := range chans {
 		st, err := e.ledger.Channel(ctx, ch.id)

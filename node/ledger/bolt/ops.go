@@ -71,7 +71,7 @@ func (s *Store) Reserve(ctx context.Context, req ledger.ReserveOp) (*ledger.Job,
 	if err != nil {
 		return nil, &ledger.Error{Op: name, Err: err}
 	}
-	res, err := s.submit(ctx, &op{name: name, apply: func(w *wtx) (any, error) {
+	res, err := s.submit(ctx, &op{name: name, noWait: req.NoWait, apply: func(w *wtx) (any, error) {
 		return applyReserve(w, &job, jv, voucher, limit, capAmount)
 	}})
 	j, _ := res.(*ledger.Job)

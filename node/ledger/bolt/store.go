@@ -97,6 +97,10 @@ type Options struct {
 	InitialMmapSize int
 	// Now is the clock that stamps jobs; time.Now when nil.
 	Now func() time.Time
+	// MaxCommitDelay is the longest a write answered before its commit
+	// (ledger.ReserveOp.NoWait) waits for one, when no write that waits
+	// comes to commit it sooner; 5ms when zero.
+	MaxCommitDelay time.Duration
 }
 
 // Stats counts the writer's work since Open.
@@ -116,6 +120,8 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 	maxBatch int
+
+	maxCommitDelay time.Duration
 
 	mu     sync.Mutex
 	cond   *sync.Cond // signalled when queue grows or closed is set
@@ -156,6 +162,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxCommitDelay <= 0 {
+		opts.MaxCommitDelay = 5 * time.Millisecond
+	}
 	path := filepath.Join(dir, FileName)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:         opts.LockTimeout,
@@ -180,6 +189,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:      opts.Now,
 		maxBatch: opts.MaxBatch,
 		done:     make(chan struct{}),
+
+		maxCommitDelay: opts.MaxCommitDelay,
 	}
 	if opts.NoSync {
 		s.log.Warn("ledger opened without fsync: acknowledged writes can be lost in a crash")
@@ -263,14 +274,19 @@ func (s *Store) Close(ctx context.Context) error {
 // transaction; it must return before its first write any error that is
 // the caller's (validation, state), so that a failed op writes nothing.
 // Only a failing write itself may leave partial writes: such errors are
-// wrapped in writeError and make the writer redo the batch one op at a
-// time.
+// wrapped in writeError and make the writer redo the transaction's ops
+// one at a time.
 type op struct {
-	name  string
-	apply func(w *wtx) (any, error)
-	res   any
-	err   error
-	done  chan struct{}
+	name   string
+	apply  func(w *wtx) (any, error)
+	noWait bool // answer once applied, before the commit (ReserveOp.NoWait)
+
+	// Set by the writer. answered: done is closed, res and err are the
+	// caller's and are not written again.
+	res      any
+	err      error
+	answered bool
+	done     chan struct{}
 }
 
 // wtx is the writer's transaction, its buckets looked up once.
@@ -334,82 +350,154 @@ func (s *Store) submit(ctx context.Context, o *op) (any, error) {
 	return o.res, nil
 }
 
+// openTx is the writer's transaction while it is open: the ops applied to
+// it, in order. It stays open past one batch only while every op in it
+// was answered before the commit (NoWait), until an op that waits comes,
+// the store closes, it holds maxBatch ops, or its deadline passes.
+type openTx struct {
+	tx       *bbolt.Tx
+	w        *wtx
+	ops      []*op
+	waiting  bool      // some op in it waits for the commit
+	deadline time.Time // when its NoWait ops must be committed
+}
+
 // run is the writer: it drains the queue in batches until closed.
 func (s *Store) run() {
 	defer close(s.done)
+	var open *openTx
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed {
+		for len(s.queue) == 0 && !s.closed && (open == nil || time.Now().Before(open.deadline)) {
+			if open == nil {
+				s.cond.Wait()
+				continue
+			}
+			t := time.AfterFunc(time.Until(open.deadline), s.wake)
 			s.cond.Wait()
+			t.Stop()
 		}
-		if len(s.queue) == 0 {
-			s.mu.Unlock()
-			return
-		}
-		var batch []*op
-		if len(s.queue) <= s.maxBatch {
-			batch, s.queue = s.queue, nil
+		n := min(len(s.queue), s.maxBatch)
+		batch := s.queue[:n:n]
+		if n == len(s.queue) {
+			s.queue = nil
 		} else {
-			batch = append([]*op(nil), s.queue[:s.maxBatch]...)
-			s.queue = s.queue[s.maxBatch:]
+			s.queue = s.queue[n:]
 		}
-		failed := s.failed
+		closed, failed := s.closed, s.failed
 		s.mu.Unlock()
 
-		if failed != nil {
+		if len(batch) == 0 && open == nil {
+			return // closed, and every write is committed
+		}
+		if failed != nil { // open is nil once the store has failed
 			finish(batch, fmt.Errorf("%w: %w", ledger.ErrFailed, failed))
 			continue
 		}
-		s.commit(batch)
+		open = s.apply(open, batch)
+		if open != nil && (open.waiting || closed || len(open.ops) >= s.maxBatch || !time.Now().Before(open.deadline)) {
+			s.commit(open)
+			open = nil
+		}
 	}
 }
 
-// commit applies batch in one transaction and answers every op.
-func (s *Store) commit(batch []*op) {
+// wake rouses the writer to commit an open transaction at its deadline.
+func (s *Store) wake() {
+	s.mu.Lock()
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// apply applies batch to the open transaction, beginning one when open is
+// nil, and answers the ops that do not wait for the commit. It returns
+// the transaction still open, or nil when it had to give it up: then
+// every op in it has been redone in a transaction of its own.
+func (s *Store) apply(open *openTx, batch []*op) *openTx {
+	if len(batch) == 0 {
+		return open
+	}
 	start := time.Now()
-	tx, err := s.db.Begin(true)
-	if err != nil {
-		s.fail(err)
-		finish(batch, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
-		return
-	}
-	w := newWtx(tx)
-	for i, o := range batch {
-		o.res, o.err = safeApply(o, w)
-		var we *writeError
-		if errors.As(o.err, &we) {
-			// A write failed midway: the transaction may hold part of
-			// o. Drop it all and redo each op in its own transaction, so
-			// that only o fails.
-			_ = tx.Rollback()
-			if len(batch) == 1 {
-				s.log.Error("ledger write failed", "op", o.name, "err", o.err)
-				finish(batch, nil)
-				return
-			}
-			s.log.Warn("ledger write failed; retrying the batch one op at a time", "op", o.name, "index", i, "ops", len(batch), "err", o.err)
-			for _, o := range batch {
-				s.commit([]*op{o})
-			}
-			return
+	defer func() { s.applyTime.Add(int64(time.Since(start))) }()
+	if open == nil {
+		tx, err := s.db.Begin(true)
+		if err != nil {
+			s.fail(err)
+			finish(batch, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
+			return nil
 		}
+		open = &openTx{tx: tx, w: newWtx(tx), deadline: start.Add(s.maxCommitDelay)}
 	}
-	applied := time.Now()
-	s.applyTime.Add(int64(applied.Sub(start)))
-	err = tx.Commit()
-	s.commitTime.Add(int64(time.Since(applied)))
+	for i, o := range batch {
+		res, err := safeApply(o, open.w)
+		var we *writeError
+		if errors.As(err, &we) {
+			// A write failed midway: the transaction may hold part of
+			// o. Drop it all and redo each of its ops in its own
+			// transaction, so that only o fails.
+			_ = open.tx.Rollback()
+			redo := append(append([]*op(nil), open.ops...), batch[i:]...)
+			if len(redo) == 1 {
+				s.log.Error("ledger write failed", "op", o.name, "err", err)
+				if !o.answered {
+					o.res, o.err = res, err
+				}
+				finish(redo, nil)
+				return nil
+			}
+			s.log.Warn("ledger write failed; redoing its transaction one op at a time", "op", o.name, "ops", len(redo), "err", err)
+			for _, o := range redo {
+				if single := s.apply(nil, []*op{o}); single != nil {
+					s.commit(single)
+				}
+			}
+			return nil
+		}
+		switch {
+		case o.answered:
+			// Redone after a failed write: the caller has its outcome.
+			if err != nil {
+				s.log.Error("a write answered before its commit failed when redone", "op", o.name, "err", err)
+			}
+		case o.noWait:
+			o.res, o.err = res, err
+			o.answered = true
+			close(o.done)
+		default:
+			o.res, o.err = res, err
+			open.waiting = true
+		}
+		open.ops = append(open.ops, o)
+	}
+	return open
+}
+
+// commit commits the open transaction and answers its ops.
+func (s *Store) commit(open *openTx) {
+	start := time.Now()
+	err := open.tx.Commit()
+	s.commitTime.Add(int64(time.Since(start)))
 	if err != nil {
 		// What reached the disk is unknown, and bbolt's view of the file
 		// may differ from it: take no more writes until reopened.
 		s.fail(err)
-		finish(batch, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
+		lost := 0
+		for _, o := range open.ops {
+			if o.answered && o.err == nil {
+				lost++
+			}
+		}
+		if lost > 0 {
+			s.log.Error("writes answered before their commit are lost with it", "writes", lost)
+		}
+		finish(open.ops, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
 		return
 	}
 	s.commits.Add(1)
-	s.ops.Add(uint64(len(batch)))
-	txStats := tx.Stats()
+	s.ops.Add(uint64(len(open.ops)))
+	txStats := open.tx.Stats()
 	s.writes.Add(uint64(txStats.GetWrite()))
-	finish(batch, nil)
+	finish(open.ops, nil)
 }
 
 // safeApply runs o.apply, turning a panic (in a Sign callback, say) into
@@ -424,12 +512,17 @@ func safeApply(o *op, w *wtx) (res any, err error) {
 	return o.apply(w)
 }
 
-// finish answers every op of batch; a non-nil err replaces each outcome.
+// finish answers every op of batch not yet answered; a non-nil err
+// replaces each outcome.
 func finish(batch []*op, err error) {
 	for _, o := range batch {
+		if o.answered {
+			continue
+		}
 		if err != nil {
 			o.res, o.err = nil, err
 		}
+		o.answered = true
 		close(o.done)
 	}
 }

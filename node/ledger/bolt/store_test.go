@@ -271,7 +271,9 @@ const crashEnv = "PAYNODE_LEDGER_CRASH_DIR"
 
 // TestCrash runs writers in a child process, kills it with SIGKILL at a
 // random moment, reopens the store and checks that every write the child
-// saw acknowledged is there and the money adds up. Three rounds run on the
+// saw acknowledged is there and the money adds up. Half the reserves are
+// NoWait: such a reserve must be there once a write its goroutine
+// submitted after it was acknowledged. Three rounds run on the
 // same file, each recovering from the last. A killed process leaves the
 // kernel's page cache behind, so this tests the store's own discipline
 // (nothing acknowledged before its commit, no half-applied write); a power
@@ -324,13 +326,27 @@ func TestCrash(t *testing.T) {
 		_ = cmd.Wait()
 
 		n := 0
+		noWait := map[string][]string{} // goroutine → its NoWait reserves not yet followed by a write that waited
 		for _, line := range lines {
 			f := strings.Fields(line)
 			if len(f) != 3 || f[0] != "ack" {
 				continue
 			}
-			acked[f[1]] = f[2]
 			n++
+			key, state := f[1], f[2]
+			g := key[:strings.LastIndex(key, "-")] // c/r<round>-g<goroutine>
+			g = g[strings.Index(g, "/")+1:]
+			if state == "nowait" {
+				noWait[g] = append(noWait[g], key)
+				continue
+			}
+			for _, k := range noWait[g] {
+				if _, ok := acked[k]; !ok {
+					acked[k] = "reserved"
+				}
+			}
+			noWait[g] = nil
+			acked[key] = state
 		}
 		if n < 20 {
 			t.Fatalf("round %d: child acknowledged only %d ops before the kill", round, n)
@@ -387,11 +403,16 @@ func crashChild(dir string) {
 				ch := ledgertest.Chan(c)
 				id := fmt.Sprintf("r%s-g%d-%d", round, g, i)
 				maxCost := big.NewInt(int64(1 + rng.IntN(1_000_000)))
-				if _, err := s.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: id, MaxCost: maxCost}}); err != nil {
+				noWait := rng.IntN(2) == 0
+				if _, err := s.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: id, MaxCost: maxCost}, NoWait: noWait}); err != nil {
 					fmt.Fprintln(os.Stderr, "reserve:", err)
 					os.Exit(2)
 				}
-				ack(c, id, "reserved")
+				if noWait {
+					ack(c, id, "nowait")
+				} else {
+					ack(c, id, "reserved")
+				}
 				if rng.IntN(4) == 0 {
 					if err := s.Release(ctx, ch, id, "x"); err != nil {
 						fmt.Fprintln(os.Stderr, "release:", err)
@@ -423,4 +444,77 @@ func crashChild(dir string) {
 	_ = s.Close(ctx)
 	_, _ = io.WriteString(os.Stdout, "done\n")
 	os.Exit(0)
+}
+
+// TestNoWaitCommitsWithNextWrite checks that NoWait reserves return before
+// any commit, are ordered before the writes after them, and reach the
+// disk in the commit of the next write that waits, or at their deadline.
+func TestNoWaitCommitsWithNextWrite(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := open(t, dir, bolt.Options{MaxCommitDelay: time.Hour})
+	ch := ledgertest.Chan(1)
+	before := s.Stats().Commits
+	for i := range 10 {
+		j, err := s.Reserve(ctx, ledger.ReserveOp{
+			Job:     ledger.Job{ChannelID: ch, ID: fmt.Sprint("n", i), MaxCost: big.NewInt(10)},
+			Voucher: ledger.Voucher{Amount: big.NewInt(int64(100 + i)), Signature: []byte{byte(i)}},
+			Cap:     big.NewInt(1000),
+			NoWait:  true,
+		})
+		if err != nil || j.State != ledger.JobReserved {
+			t.Fatalf("reserve %d: %+v, %v", i, j, err)
+		}
+	}
+	// A NoWait reserve that fails says so at once, and changes nothing.
+	if _, err := s.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: "n0", MaxCost: big.NewInt(10)}, NoWait: true}); !errors.Is(err, ledger.ErrJobExists) {
+		t.Fatalf("reserve of a job applied but not committed: %v, want ErrJobExists", err)
+	}
+	if _, err := s.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: "big", MaxCost: big.NewInt(901)}, Cap: big.NewInt(1000), NoWait: true}); !errors.Is(err, ledger.ErrInsufficient) {
+		t.Fatalf("reserve past the cap: %v, want ErrInsufficient", err)
+	}
+	if got := s.Stats().Commits; got != before {
+		t.Fatalf("%d commits for NoWait reserves alone, want none", got-before)
+	}
+	if st, _ := s.Channel(ctx, ch); st.Reserved.Sign() != 0 {
+		t.Fatalf("reads see reserved %s before the commit", st.Reserved)
+	}
+	// The charge of one of them commits them all with it.
+	in := ledgertest.Receipt(ch, "n3", big.NewInt(7), big.NewInt(7))
+	if _, err := s.Charge(ctx, ledger.ChargeOp{ChannelID: ch, JobID: "n3", Cost: big.NewInt(7), Receipt: in}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats().Commits; got != before+1 {
+		t.Fatalf("%d commits, want the charge's one", got-before)
+	}
+	st, _ := s.Channel(ctx, ch)
+	if st.Reserved.Int64() != 90 || st.Charged.Int64() != 7 || st.Voucher.Amount.Int64() != 109 {
+		t.Fatalf("after the charge: reserved %s charged %s voucher %s, want 90, 7, 109", st.Reserved, st.Charged, st.Voucher.Amount)
+	}
+
+	// Alone, a NoWait reserve commits at its deadline.
+	s2 := open(t, t.TempDir(), bolt.Options{MaxCommitDelay: 20 * time.Millisecond})
+	if _, err := s2.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: "alone", MaxCost: big.NewInt(5)}, NoWait: true}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := s2.Job(ctx, ch, "alone"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("NoWait reserve never committed: %v", err)
+		}
+	}
+
+	// Close commits what is open.
+	if _, err := s.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: "at-close", MaxCost: big.NewInt(5)}, NoWait: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, bolt.Options{})
+	if j, err := s.Job(ctx, ch, "at-close"); err != nil || j.State != ledger.JobReserved {
+		t.Fatalf("NoWait reserve open at Close: %+v, %v", j, err)
+	}
+	ledgertest.CheckMoney(t, s)
 }
