@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -60,6 +61,28 @@ type Config struct {
 	// the deposit (voucher_above_deposit). Headroom never raises a
 	// voucher past it.
 	VoucherCap *big.Int
+
+	// VerifyReceiptsEvery, above 1, lets the client verify the provider's
+	// signature on fewer receipts, by the rule of docs/protocol.md
+	// ("Verifying receipts in batches"). Every receipt still gets every
+	// other check when it comes: channel, job, output hash, cost within
+	// the max cost and the price, seq and cumulative_charged against its
+	// neighbours. A verified receipt covers the unbroken run of receipts
+	// below it: its signed cumulative_charged proves their running total.
+	// The client holds fewer than VerifyReceiptsEvery receipts that no
+	// verified receipt covers, and its charged figure (what vouchers build
+	// on) never exceeds what verified receipts prove by more than
+	// UnverifiedCostCap: whenever one more receipt would pass either
+	// bound, it verifies the highest receipt not covered, until both
+	// hold. It also verifies what is not covered when no job is in
+	// flight, in Account and in Close. Covered receipts are not each proven signed; their total is.
+	// A receipt found not to be the provider's, then or later, marks it
+	// untrusted, as it would on arrival. 0 or 1 verifies every receipt.
+	VerifyReceiptsEvery int
+	// UnverifiedCostCap bounds, with VerifyReceiptsEvery, how far charged
+	// may exceed what verified receipts prove; nil is VerifyReceiptsEvery
+	// times the max cost of the job whose receipt comes.
+	UnverifiedCostCap *big.Int
 
 	// Dialer dials the endpoint; default websocket.DefaultDialer.
 	Dialer *websocket.Dialer
@@ -146,6 +169,11 @@ type Result struct {
 	Replayed, OutputDropped bool
 	// Attempts counts the submissions it took, 1 when the first one did.
 	Attempts int
+	// Unverified: the receipt's signature was not verified when it came
+	// (Config.VerifyReceiptsEvery); every other check was. A verified
+	// receipt at or above it proves its running total, within the rule's
+	// bounds.
+	Unverified bool
 }
 
 // Client pays for jobs on one provider's node over one websocket, from one
@@ -155,8 +183,10 @@ type Result struct {
 //
 // Per channel it keeps what the receipts say was charged and the max cost
 // of every job in flight, and signs each voucher for exactly their sum
-// with the new job's max cost. It verifies every receipt; a provider whose
-// receipts do not add up is marked untrusted and paid no more (CodeUntrusted).
+// with the new job's max cost. It checks every receipt, and verifies the
+// provider's signature on each unless Config.VerifyReceiptsEvery lets
+// some wait; a provider whose receipts do not add up is marked untrusted
+// and paid no more (CodeUntrusted).
 //
 // A dropped connection is dialled again with backoff, and the jobs in
 // flight are submitted again under the same ids: the node's idempotency
@@ -239,10 +269,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	lifetime, stop := context.WithCancel(context.Background())
 	c := &Client{
 		cfg: cfg, domain: cfg.Deployment.Domain(), signer: crypto.PubkeyToAddress(cfg.Signer.PublicKey),
-		book: newBook(cfg.Channel), jobs: map[string]*job{}, closeCh: make(chan struct{}),
+		jobs: map[string]*job{}, closeCh: make(chan struct{}),
 		lifetime: lifetime, stop: stop,
 		log: cfg.Logger.With("component", "agent", "provider", cfg.Offer.Provider, "channel", cfg.Channel),
 	}
+	c.book = newBook(cfg.Channel, cfg.VerifyReceiptsEvery, cfg.UnverifiedCostCap, func(r *wire.Receipt) error {
+		return r.Verify(c.domain, cfg.Offer.Provider)
+	})
 	if err := c.reload(); err != nil {
 		stop()
 		return nil, err
@@ -263,19 +296,27 @@ func (c *Client) reload() error {
 	if err != nil {
 		return &Error{Op: "dial", Code: CodeBadReceipt, Message: "reload receipts", Err: err}
 	}
+	// Every stored receipt's signature is verified, those kept unverified
+	// by the batch rule too; the provider is marked untrusted once all
+	// are read.
+	var untrusted error
 	for i := range recs {
 		r := &recs[i]
 		if r.Rejected != "" {
-			c.book.markBad(fmt.Errorf("provider %s sent a receipt that failed: %s", r.Provider, r.Rejected))
+			untrusted = cmp.Or(untrusted, fmt.Errorf("provider %s sent a receipt that failed: %s", r.Provider, r.Rejected))
 			continue
 		}
 		if r.Provider != c.cfg.Offer.Provider {
 			return errorf("dial", CodeBadReceipt, "receipt store %s holds a receipt of provider %s for a channel of %s", c.cfg.Store.Dir(), r.Provider, c.cfg.Offer.Provider)
 		}
 		if err := r.Receipt.Verify(c.domain, r.Provider); err != nil {
+			if r.Unverified {
+				untrusted = cmp.Or(untrusted, fmt.Errorf("stored receipt seq %d, kept unverified: %w", r.Receipt.Seq, err))
+				continue
+			}
 			return &Error{Op: "dial", Code: CodeBadReceipt, Message: fmt.Sprintf("stored receipt seq %d", r.Receipt.Seq), Err: err}
 		}
-		dup, err := c.book.accept(&r.Receipt)
+		dup, _, err := c.book.accept(&r.Receipt, r.JobID, nil, true)
 		if err != nil {
 			return &Error{Op: "dial", Code: CodeBadReceipt, Message: "stored receipts do not add up", Err: err}
 		}
@@ -283,11 +324,19 @@ func (c *Client) reload() error {
 			c.cfg.Budget.Record(r.Asset, r.Time, r.Receipt.Cost.Big())
 		}
 	}
+	if untrusted != nil {
+		c.book.markBad(untrusted)
+	}
 	return nil
 }
 
-// Account returns the channel's account as the client holds it.
-func (c *Client) Account() Account { return c.book.account() }
+// Account returns the channel's account as the client holds it, after
+// verifying what VerifyReceiptsEvery left waiting, so that Charged is
+// proven by the provider's signature.
+func (c *Client) Account() Account {
+	c.prove(nil)
+	return c.book.account()
+}
 
 // Committed is what the vouchers signed so far cover: charged per
 // receipts plus the max cost of the jobs in flight.
@@ -297,7 +346,10 @@ func (c *Client) Committed() *big.Int { return c.book.account().Committed }
 func (c *Client) Signer() common.Address { return c.signer }
 
 // Close ends the connection. Jobs in flight end with CodeClosed; a job
-// the node may have accepted stays counted at its max cost.
+// the node may have accepted stays counted at its max cost. With
+// VerifyReceiptsEvery, Close then verifies what was left waiting; a
+// receipt that fails marks the provider untrusted and is returned as a
+// CodeBadReceipt error.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -313,7 +365,7 @@ func (c *Client) Close() error {
 		cur.close()
 	}
 	c.wg.Wait()
-	return nil
+	return c.prove(nil)
 }
 
 func (cn *conn) close() {

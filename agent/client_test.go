@@ -60,6 +60,18 @@ func (e *env) dial(t testing.TB, cfg agent.Config) *agent.Client {
 	return c
 }
 
+// reopen closes c and dials again with cfg, its store read back from dir.
+func (e *env) reopen(t testing.TB, c *agent.Client, cfg agent.Config, dir string) *agent.Client {
+	t.Helper()
+	c.Close()
+	store, err := agent.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = store
+	return e.dial(t, cfg)
+}
+
 func chat(text string) agent.Job {
 	return agent.Job{Messages: []wire.ChatMessage{{Role: "user", Content: text}}, MaxTokens: 64}
 }
@@ -473,10 +485,7 @@ func TestBadReceiptUntrusts(t *testing.T) {
 			if len(recs) != 2 || recs[1].Rejected == "" {
 				t.Fatalf("records %+v", recs)
 			}
-			c.Close()
-			store2, _ := agent.OpenStore(dir)
-			cfg.Store = store2
-			c2 := e.dial(t, cfg)
+			c2 := e.reopen(t, c, cfg, dir)
 			if _, err := c2.Submit(t.Context(), chat("after restart")); agent.CodeOf(err) != agent.CodeUntrusted {
 				t.Fatalf("after restart: %v", err)
 			}

@@ -29,7 +29,10 @@
 //     the offer's price, and a cumulative_charged that follows the
 //     receipts before and after it by seq (they may come out of order).
 //     A provider whose receipts do not add up is marked untrusted and paid
-//     no more (CodeUntrusted). A Store appends each receipt, fsynced, to a
+//     no more (CodeUntrusted). Config.VerifyReceiptsEvery lets the client
+//     verify the signature on fewer receipts, every other check kept,
+//     within a bound docs/protocol.md states ("Verifying receipts in
+//     batches"). A Store appends each receipt, fsynced, to a
 //     JSON-lines file per channel, for audit; Dial reads them back, so the
 //     charged state survives a restart.
 //   - Budget is the mandate: allowed providers and assets, and per asset a

@@ -463,3 +463,36 @@ func TestRealNodeVoucherHeadroom(t *testing.T) {
 		}
 	})
 }
+
+// TestRealNodeVerifyReceiptsInBatches: pipelined jobs on the real node
+// with VerifyReceiptsEvery verify a fraction of the receipts' signatures,
+// and what the client holds is still what the node's ledger charged and
+// settlement claimed, to the wei.
+func TestRealNodeVerifyReceiptsInBatches(t *testing.T) {
+	e := startStack(t, devstack.Options{})
+	o := e.offer(t, common.Address{})
+	signer, id := e.open(t, o, big.NewInt(1e15))
+	const jobs, every = 200, 128
+	c := e.dial(t, agent.Config{Offer: o, Signer: signer, Channel: id, VerifyReceiptsEvery: every})
+	res, errs := submitAll(t, c, jobs)
+	sum := new(big.Int)
+	for i := range jobs {
+		if errs[i] != nil {
+			t.Fatalf("job %d: %v", i, errs[i])
+		}
+		sum.Add(sum, res[i].Cost)
+	}
+	acct := c.Account()
+	charged, seq := e.ledgerCharged(t, id)
+	if acct.Charged.Cmp(sum) != 0 || charged.Cmp(sum) != 0 || seq != jobs || acct.Receipts != jobs || acct.Untrusted != nil {
+		t.Fatalf("SDK %+v; ledger charged %s in %d receipts; results' costs %s", acct, charged, seq, sum)
+	}
+	if acct.Verified > jobs/4 {
+		t.Errorf("%d of %d signatures verified with VerifyReceiptsEvery %d", acct.Verified, jobs, every)
+	}
+	t.Logf("%d of %d receipts' signatures verified", acct.Verified, jobs)
+	e.settle(t)
+	if claimed := nodetest.Claimed(t, e.stack.Chain.Client(), e.stack.Deployment, id); claimed.Cmp(sum) != 0 {
+		t.Fatalf("claimed on chain %s; receipts add up to %s", claimed, sum)
+	}
+}

@@ -30,6 +30,10 @@ type Record struct {
 	MaxCost *wire.Amount `json:"max_cost,omitempty"`
 	Voucher *wire.Amount `json:"voucher,omitempty"`
 	Receipt wire.Receipt `json:"receipt"`
+	// Unverified marks a receipt kept before its signature was verified
+	// (Config.VerifyReceiptsEvery): a later receipt's signature proves its
+	// running total, not the receipt itself.
+	Unverified bool `json:"unverified,omitempty"`
 	// Rejected says why the receipt failed verification: the evidence
 	// against a provider the SDK stopped paying. Rejected records do not
 	// count as charged.

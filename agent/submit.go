@@ -431,15 +431,15 @@ func (c *Client) jobError(j *job, we *wire.Error) (outcome, bool) {
 	return outcome{done: true}, true
 }
 
-// result verifies a result and its receipt, keeps the receipt and ends the
-// job.
+// result checks a result and its receipt (verifying its signature as
+// the batch rule asks), keeps the receipt and ends the job.
 func (c *Client) result(j *job, m *wire.Result) {
 	price := c.cfg.Offer.Price
-	if err := verifyResult(c.domain, c.cfg.Offer.Provider, c.cfg.Channel, &price, j.maxCost, m); err != nil {
+	if err := checkResult(c.cfg.Channel, &price, j.maxCost, m); err != nil {
 		c.untrust(j, err, &m.Receipt)
 		return
 	}
-	dup, err := c.book.accept(&m.Receipt)
+	dup, verified, err := c.book.accept(&m.Receipt, j.id, j.maxCost, false)
 	if err != nil {
 		c.untrust(j, err, &m.Receipt)
 		return
@@ -447,11 +447,13 @@ func (c *Client) result(j *job, m *wire.Result) {
 	res := &Result{
 		ID: j.id, Output: m.Output, Usage: m.Usage, Cost: m.Cost.Big(), MaxCost: new(big.Int).Set(j.maxCost),
 		Voucher: new(big.Int).Set(j.voucher), Receipt: m.Receipt, Replayed: m.Replayed, OutputDropped: m.OutputDropped,
-		Attempts: j.attempts,
+		Attempts: j.attempts, Unverified: !verified,
 	}
 	var storeErr error
 	if !dup && c.cfg.Store != nil {
-		storeErr = c.cfg.Store.Append(c.cfg.Channel, c.record(j, &m.Receipt, ""))
+		rec := c.record(j, &m.Receipt, "")
+		rec.Unverified = !verified
+		storeErr = c.cfg.Store.Append(c.cfg.Channel, rec)
 	}
 	c.book.release(j.id)
 	j.maybeHeld = false
@@ -462,6 +464,11 @@ func (c *Client) result(j *job, m *wire.Result) {
 	}
 	if storeErr != nil {
 		c.finish(j, res, &Error{Op: "submit", Code: CodeBadReceipt, JobID: j.id, Message: "the receipt is valid but was not stored", Err: storeErr})
+		return
+	}
+	// Idle: nothing the batch rule left waiting stays unproven.
+	if err := c.prove(j); err != nil {
+		c.finish(j, res, err)
 		return
 	}
 	c.finish(j, res, nil)
@@ -476,19 +483,63 @@ func (c *Client) record(j *job, r *wire.Receipt, rejected string) *Record {
 }
 
 // untrust marks the provider untrusted after a bad receipt (r, when there
-// is one, is kept as evidence) and ends the job. The job stays counted at
-// its max cost: what the voucher signed for it allows.
+// is one, is kept as evidence, or the receipt held before that why names)
+// and ends the job. The job stays counted at its max cost: what the
+// voucher signed for it allows.
 func (c *Client) untrust(j *job, why error, r *wire.Receipt) {
 	c.book.markBad(why)
 	c.log.Error("provider untrusted", "job", j.id, "err", why)
-	if r != nil && c.cfg.Store != nil {
-		if err := c.cfg.Store.Append(c.cfg.Channel, c.record(j, r, why.Error())); err != nil {
-			c.log.Error("store rejected receipt", "err", err)
-		}
+	if re := (*receiptError)(nil); errors.As(why, &re) && re.r != r {
+		c.keep(j, re)
+	} else if r != nil {
+		c.keep(j, &receiptError{r, j.id, why})
 	}
 	j.maybeHeld = true // keep it counted: the provider may claim it
-	c.finish(j, nil, &Error{Op: "submit", Code: CodeBadReceipt, JobID: j.id,
-		Message: fmt.Sprintf("provider %s: %v; it is paid no more", c.cfg.Offer.Provider, why), Err: errors.Join(ErrUntrusted, why)})
+	c.finish(j, nil, c.untrustedErr(j, why))
+}
+
+func (c *Client) untrustedErr(j *job, why error) *Error {
+	e := &Error{Op: "submit", Code: CodeBadReceipt, Message: fmt.Sprintf("provider %s: %v; it is paid no more", c.cfg.Offer.Provider, why), Err: errors.Join(ErrUntrusted, why)}
+	if j != nil {
+		e.JobID = j.id
+	}
+	return e
+}
+
+// keep stores a receipt that failed as the evidence against the
+// provider. j is the job whose result found it, if any.
+func (c *Client) keep(j *job, re *receiptError) {
+	if c.cfg.Store == nil {
+		return
+	}
+	rec := &Record{Time: time.Now().UTC(), JobID: re.jobID, Provider: c.cfg.Offer.Provider, Asset: c.cfg.Offer.Asset, Receipt: *re.r, Rejected: re.Error()}
+	if j != nil && j.id == re.jobID {
+		rec = c.record(j, re.r, re.Error())
+	}
+	if err := c.cfg.Store.Append(c.cfg.Channel, rec); err != nil {
+		c.log.Error("store rejected receipt", "err", err)
+	}
+}
+
+// prove verifies what the batch rule left waiting: when no job is in
+// flight if j (whose result just came) is set, else at once. A receipt
+// that fails marks the provider untrusted and is kept as evidence; the
+// error is returned.
+func (c *Client) prove(j *job) error {
+	err := c.book.prove(j != nil)
+	if err == nil {
+		return nil
+	}
+	c.log.Error("provider untrusted", "err", err)
+	var re *receiptError
+	if errors.As(err, &re) {
+		c.keep(j, re)
+	}
+	e := c.untrustedErr(j, err)
+	if j == nil {
+		e.Op = "verify"
+	}
+	return e
 }
 
 // finish ends the job with res or err. A job whose outcome is unknown

@@ -42,11 +42,11 @@ func resign(t testing.TB, rc *contracts.Receipt, id, output string, seq uint64) 
 
 // history is a book holding receipts 1 and 2, and the valid result 3.
 func history(t testing.TB) (*book, *wire.Result, *big.Int) {
-	b := newBook(fuzzChannel)
+	b := testBook(0, nil)
 	r1 := signedResult(t, "a", "out a", 10, 5, new(big.Int), 1)
 	r2 := signedResult(t, "b", "out b", 20, 7, r1.Receipt.CumulativeCharged.Big(), 2)
 	for _, r := range []*wire.Result{r1, r2} {
-		if _, err := b.accept(&r.Receipt); err != nil {
+		if _, _, err := b.accept(&r.Receipt, r.ID, nil, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,12 +55,18 @@ func history(t testing.TB) (*book, *wire.Result, *big.Int) {
 	return b, r3, maxCost
 }
 
-func check(b *book, maxCost *big.Int, r *wire.Result) error {
+// testBook is a book of fuzzChannel whose receipts fuzzProvider signs,
+// under the batch rule every, capCost.
+func testBook(every int, capCost *big.Int) *book {
 	provider := crypto.PubkeyToAddress(fuzzProvider.PublicKey)
-	if err := verifyResult(fuzzDomain, provider, fuzzChannel, &fuzzPrice, maxCost, r); err != nil {
+	return newBook(fuzzChannel, every, capCost, func(r *wire.Receipt) error { return r.Verify(fuzzDomain, provider) })
+}
+
+func check(b *book, maxCost *big.Int, r *wire.Result) error {
+	if err := checkResult(fuzzChannel, &fuzzPrice, maxCost, r); err != nil {
 		return err
 	}
-	_, err := b.accept(&r.Receipt)
+	_, _, err := b.accept(&r.Receipt, r.ID, maxCost, false)
 	return err
 }
 
@@ -70,7 +76,7 @@ func TestVerifyValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same receipt again (a replay) is no new charge.
-	if dup, err := b.accept(&r3.Receipt); err != nil || !dup {
+	if dup, _, err := b.accept(&r3.Receipt, r3.ID, nil, false); err != nil || !dup {
 		t.Fatal(dup, err)
 	}
 	if a := b.account(); a.Charged.Cmp(r3.Receipt.CumulativeCharged.Big()) != 0 || a.Receipts != 3 {
@@ -80,27 +86,27 @@ func TestVerifyValid(t *testing.T) {
 
 // Receipts out of seq order: 3 before 2 is checked when 2 comes.
 func TestVerifyOutOfOrder(t *testing.T) {
-	b := newBook(fuzzChannel)
+	b := testBook(0, nil)
 	r1 := signedResult(t, "a", "x", 10, 5, new(big.Int), 1)
 	r2 := signedResult(t, "b", "y", 20, 7, r1.Receipt.CumulativeCharged.Big(), 2)
 	r3 := signedResult(t, "c", "z", 30, 9, r2.Receipt.CumulativeCharged.Big(), 3)
 	for _, r := range []*wire.Result{r3, r1, r2} {
-		if _, err := b.accept(&r.Receipt); err != nil {
+		if _, _, err := b.accept(&r.Receipt, r.ID, nil, false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A seq 2 that does not fit between 1 and 3 is caught from either side.
-	b = newBook(fuzzChannel)
+	b = testBook(0, nil)
 	bad2 := signedResult(t, "b", "y", 20, 8, r1.Receipt.CumulativeCharged.Big(), 2)
 	for _, r := range []*wire.Result{r3, r1} {
-		if _, err := b.accept(&r.Receipt); err != nil {
+		if _, _, err := b.accept(&r.Receipt, r.ID, nil, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := b.accept(&bad2.Receipt); err == nil {
+	if _, _, err := b.accept(&bad2.Receipt, bad2.ID, nil, false); err == nil {
 		t.Fatal("seq 2 inconsistent with seq 3 accepted")
 	}
-	if _, err := b.accept(&r2.Receipt); err == nil {
+	if _, _, err := b.accept(&r2.Receipt, r2.ID, nil, false); err == nil {
 		t.Fatal("a book that saw a bad receipt still takes receipts")
 	}
 }
