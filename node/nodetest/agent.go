@@ -7,6 +7,8 @@
 package nodetest
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -42,6 +44,19 @@ type Agent struct {
 	// then claim up to Headroom more than it charged: the agent's
 	// exposure (docs/protocol.md, Voucher headroom).
 	Headroom *big.Int
+	// VerifyEvery, above 1, verifies the provider's signature on fewer
+	// receipts, by the rule of docs/protocol.md ("Verifying receipts in
+	// batches"): every receipt gets every other check on arrival, and
+	// its signature may wait while fewer than VerifyEvery receipts are
+	// held that no verified receipt covers (a verified receipt covers the
+	// unbroken run of seqs below it) and the highest cumulative_charged
+	// held exceeds the highest verified one by at most UnverifiedCostCap
+	// (nil: VerifyEvery times the job's max cost). Whenever one more
+	// receipt would pass a bound the agent verifies the highest receipt
+	// not covered; it verifies them all when no job is in flight and in
+	// Verify. 0 and 1 verify every receipt.
+	VerifyEvery       int
+	UnverifiedCostCap *big.Int
 
 	key      *ecdsa.PrivateKey
 	conn     *websocket.Conn
@@ -58,6 +73,13 @@ type Agent struct {
 	closed    error
 	voucher   *big.Int // the highest voucher signed, and its signature
 	sig       []byte
+	// The receipts, checked as docs/protocol.md says.
+	held     map[uint64]*wire.Receipt // by seq
+	open     map[uint64]bool          // the seqs held that no verified receipt covers
+	highest  *big.Int                 // the highest cumulative_charged held
+	proven   *big.Int                 // the highest cumulative_charged verified
+	verified int                      // signatures verified
+	bad      error                    // a receipt failed: the provider is untrusted
 
 	seq atomic.Uint64
 }
@@ -73,6 +95,7 @@ func Dial(ctx context.Context, url string, key *ecdsa.PrivateKey, provider commo
 	a := &Agent{
 		key: key, conn: conn, dec: wire.Decoder{Direction: wire.NodeToAgent},
 		committed: new(big.Int), charged: new(big.Int), pending: map[string]chan wire.Message{},
+		held: map[uint64]*wire.Receipt{}, open: map[uint64]bool{}, highest: new(big.Int), proven: new(big.Int),
 	}
 	if err := a.handshake(ctx, provider); err != nil {
 		conn.Close()
@@ -88,6 +111,20 @@ func (a *Agent) Charged() *big.Int {
 	defer a.mu.Unlock()
 	return new(big.Int).Set(a.charged)
 }
+
+// Receipts counts the receipts the agent holds and the signatures it
+// verified.
+func (a *Agent) Receipts() (held, verified int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.held), a.verified
+}
+
+// Verify verifies the receipts that VerifyEvery left uncovered, so that
+// a verified signature proves the running total of every receipt held,
+// and returns the error of any receipt that failed since the agent
+// dialled.
+func (a *Agent) Verify() error { return a.prove() }
 
 // Domain is the EIP-712 domain the node named in its challenge.
 func (a *Agent) Domain() *contracts.Domain { return a.domain }
@@ -210,9 +247,9 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 
 	events := make(chan wire.Message, 64)
 	a.mu.Lock()
-	if a.closed != nil {
+	if err := cmp.Or(a.closed, a.bad); err != nil {
 		a.mu.Unlock()
-		return Outcome{}, a.closed
+		return Outcome{}, err
 	}
 	a.committed.Add(a.committed, maxCost)
 	amount := new(big.Int).Set(a.committed)
@@ -281,25 +318,182 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 				out.Err = m
 				return out, nil
 			case *wire.Result:
-				if !a.NoVerify {
-					if err := m.Verify(a.domain, a.provider, a.ChannelID); err != nil {
-						return out, fmt.Errorf("job %s: %w", job.ID, err)
-					}
-				}
 				if m.Cost.Big().Cmp(maxCost) > 0 {
 					return out, fmt.Errorf("job %s: charged %s above its max cost %s", job.ID, m.Cost, maxCost)
+				}
+				if !a.NoVerify {
+					if err := a.check(m, maxCost); err != nil {
+						return out, fmt.Errorf("job %s: %w", job.ID, err)
+					}
 				}
 				a.mu.Lock()
 				a.committed.Sub(a.committed, maxCost)
 				a.committed.Add(a.committed, m.Cost.Big())
 				a.charged.Add(a.charged, m.Cost.Big())
 				settled = true
+				idle := len(a.pending) == 1
 				a.mu.Unlock()
 				out.Result = m
+				if idle && !a.NoVerify {
+					if err := a.prove(); err != nil {
+						return out, fmt.Errorf("job %s: %w", job.ID, err)
+					}
+				}
 				return out, nil
 			}
 		}
 	}
+}
+
+// check checks a result as docs/protocol.md asks of an agent, and holds
+// its receipt.
+func (a *Agent) check(m *wire.Result, maxCost *big.Int) error {
+	r := &m.Receipt
+	if r.ChannelID != a.ChannelID || r.JobID != wire.JobKey(m.ID) || (!m.OutputDropped && r.ResultHash != wire.ResultHash(m.Output)) {
+		return fmt.Errorf("receipt seq %d is not for this channel, job and output", r.Seq)
+	}
+	if p := a.Price.Cost(r.InputTokens, r.OutputTokens); r.Cost.Big().Cmp(p) > 0 {
+		return fmt.Errorf("receipt seq %d: cost %s above the price %s of its usage", r.Seq, r.Cost, p)
+	}
+	return a.accept(r, maxCost)
+}
+
+// accept checks r against the receipts held by seq and holds it,
+// verifying signatures as VerifyEvery says.
+func (a *Agent) accept(r *wire.Receipt, maxCost *big.Int) error {
+	checked := a.VerifyEvery <= 1
+	if checked {
+		if err := r.Verify(a.domain, a.provider); err != nil {
+			return a.fail(fmt.Errorf("receipt seq %d: %w", r.Seq, err))
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.bad != nil {
+		return a.bad
+	}
+	if err := a.fitLocked(r); err != nil {
+		return a.failLocked(a.blameLocked(r, checked, err))
+	}
+	if a.held[r.Seq] != nil {
+		return nil // a replay of the receipt held
+	}
+	a.held[r.Seq] = r
+	if cum := r.CumulativeCharged.Big(); cum.Cmp(a.highest) > 0 {
+		a.highest = cum
+	}
+	if checked {
+		a.provedLocked(r)
+		return nil
+	}
+	a.open[r.Seq] = true
+	for s := r.Seq + 1; a.held[s] != nil; s++ {
+		if !a.open[s] {
+			a.coverLocked(r.Seq) // a verified receipt above covers it
+			break
+		}
+	}
+	limit := cmp.Or(a.UnverifiedCostCap, new(big.Int).Mul(maxCost, big.NewInt(int64(a.VerifyEvery))))
+	for len(a.open) >= a.VerifyEvery || new(big.Int).Sub(a.highest, a.proven).Cmp(limit) > 0 {
+		if err := a.proveTopLocked(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fitLocked checks r's seq and cumulative_charged against the receipts
+// of seq − 1 and seq + 1, where held; a replayed receipt is the one held.
+func (a *Agent) fitLocked(r *wire.Receipt) error {
+	cost, cum := r.Cost.Big(), r.CumulativeCharged.Big()
+	before := new(big.Int).Sub(cum, cost)
+	if held, ok := a.held[r.Seq]; ok {
+		if held.JobID != r.JobID || held.CumulativeCharged.Cmp(r.CumulativeCharged) != 0 || !bytes.Equal(held.Signature, r.Signature) {
+			return fmt.Errorf("two receipts with seq %d", r.Seq)
+		}
+		return nil
+	}
+	switch lo, hi := a.held[r.Seq-1], a.held[r.Seq+1]; {
+	case r.Seq == 0 || before.Sign() < 0:
+		return fmt.Errorf("receipt seq %d: cumulative_charged %s, cost %s", r.Seq, cum, cost)
+	case r.Seq == 1 && before.Sign() != 0, lo != nil && lo.CumulativeCharged.Big().Cmp(before) != 0:
+		return fmt.Errorf("receipt seq %d: cumulative_charged %s − cost %s does not follow seq %d", r.Seq, cum, cost, r.Seq-1)
+	case hi != nil && new(big.Int).Sub(hi.CumulativeCharged.Big(), hi.Cost.Big()).Cmp(cum) != 0:
+		return fmt.Errorf("receipt seq %d: cumulative_charged %s does not lead to seq %d", r.Seq, cum, r.Seq+1)
+	}
+	return nil
+}
+
+// coverLocked takes seq, and the open seqs below it without a gap, out
+// of the open ones.
+func (a *Agent) coverLocked(seq uint64) {
+	for ; a.open[seq]; seq-- {
+		delete(a.open, seq)
+	}
+}
+
+// provedLocked counts r's signature verified: r covers its run.
+func (a *Agent) provedLocked(r *wire.Receipt) {
+	a.verified++
+	a.coverLocked(r.Seq)
+	if cum := r.CumulativeCharged.Big(); cum.Cmp(a.proven) > 0 {
+		a.proven = cum
+	}
+}
+
+// proveTopLocked verifies the highest open receipt.
+func (a *Agent) proveTopLocked() error {
+	top := uint64(0)
+	for seq := range a.open {
+		top = max(top, seq)
+	}
+	r := a.held[top]
+	if err := r.Verify(a.domain, a.provider); err != nil {
+		return a.failLocked(fmt.Errorf("receipt seq %d, held unverified: %w", top, err))
+	}
+	a.provedLocked(r)
+	return nil
+}
+
+// prove verifies open receipts, the highest first, until none is left,
+// and returns the error of any receipt that failed.
+func (a *Agent) prove() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.bad == nil && len(a.open) > 0 {
+		a.proveTopLocked()
+	}
+	return a.bad
+}
+
+// blameLocked returns why r does not fit: a signature that is not the
+// provider's, r's (unless checked) or an open receipt's, else err.
+func (a *Agent) blameLocked(r *wire.Receipt, checked bool, err error) error {
+	if !checked {
+		if serr := r.Verify(a.domain, a.provider); serr != nil {
+			return fmt.Errorf("receipt seq %d: %w", r.Seq, serr)
+		}
+	}
+	for seq := range a.open {
+		if serr := a.held[seq].Verify(a.domain, a.provider); serr != nil {
+			return fmt.Errorf("receipt seq %d, held unverified: %w", seq, serr)
+		}
+	}
+	return err
+}
+
+// fail marks the provider untrusted: every later job fails with err.
+func (a *Agent) fail(err error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.failLocked(err)
+}
+
+func (a *Agent) failLocked(err error) error {
+	if a.bad == nil {
+		a.bad = err
+	}
+	return a.bad
 }
 
 // Close closes the connection.
