@@ -20,6 +20,11 @@ connection, and reports:
     signature) and WITH it (every voucher checked and recorded durably,
     every receipt signed by the node and verified by the agent), their
     ratio, and what payment adds to latency;
+  - how many of the paid receipts' signatures the agents verified: all
+    of them by default; with --verify-every N at least one in every N, by
+    the rule of docs/protocol.md ("Verifying receipts in batches"), every
+    receipt still checked for its channel, job, output, cost and running
+    total;
   - the node's resident memory per idle agent connection;
   - the gas of the node's settlement, per claimed channel and per job.
 
@@ -27,7 +32,8 @@ docs/benchmarks.md keeps the figures with the command that made them.
 
 Examples:
   paynode bench
-  paynode bench --jobs 50000 --agents 64 --in-flight 32 --json > bench.json`
+  paynode bench --jobs 50000 --agents 64 --in-flight 32 --json > bench.json
+  paynode bench --voucher-headroom 64 --verify-every 64`
 
 func (m *Main) runBench(ctx context.Context, args []string) error {
 	flags := m.newFlagSet("bench", "[flags]", benchHelp)
@@ -39,6 +45,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	flags.IntVar(&o.IdleConns, "idle-conns", 10000, "idle agent connections held for the memory figure")
 	flags.IntVar(&o.Capacity, "capacity", 512, "jobs the node's builtin worker runs at once")
 	flags.IntVar(&o.Headroom, "voucher-headroom", 0, "sign each voucher this many jobs' max cost ahead, and reuse it while it covers (0: a new voucher per job)")
+	flags.IntVar(&o.VerifyEvery, "verify-every", 1, "verify the provider's signature on at least one paid receipt in every N (1: every receipt)")
 	flags.BoolVar(&o.Pprof, "pprof", false, "serve the node's profiler (its metrics URL /debug/pprof/) while the benchmark runs")
 	asJSON := flags.Bool("json", false, "print the report as JSON on stdout")
 	if err := parseFlags(flags, args); err != nil {
@@ -58,7 +65,12 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	defer w.Flush()
 	fmt.Fprintf(w, "machine\t%d CPUs, %s, %s, %s\n", rep.Machine.CPUs, rep.Machine.CPU, rep.Machine.OS, rep.Machine.GoVersion)
-	fmt.Fprintf(w, "load\t%d connections × %d in flight, %d output tokens a job, voucher headroom %d jobs\n\n", rep.Agents, rep.InFlight, rep.MaxTokens, rep.Headroom)
+	verify := "every receipt's signature verified"
+	if rep.VerifyEvery > 1 {
+		verify = fmt.Sprintf("a receipt's signature verified in every %d", rep.VerifyEvery)
+	}
+	fmt.Fprintf(w, "load\t%d connections × %d in flight, %d output tokens a job, voucher headroom %d jobs, %s\n\n",
+		rep.Agents, rep.InFlight, rep.MaxTokens, rep.Headroom, verify)
 	fmt.Fprintf(w, "\tjobs/s\tp50\tp99\tfailed\n")
 	for _, p := range []struct {
 		name string
@@ -67,6 +79,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "%s\t%.0f\t%.2f ms\t%.2f ms\t%d of %d\n", p.name, p.ph.JobsPerSec, p.ph.P50Millis, p.ph.P99Millis, p.ph.Failed, p.ph.Jobs)
 	}
 	fmt.Fprintf(w, "\npaid/unpaid\t%.2f\n", rep.Ratio)
+	fmt.Fprintf(w, "paid receipts\t%d, %d signatures verified\n", rep.Receipts.Held, rep.Receipts.Verified)
 	fmt.Fprintf(w, "payment adds\t%.2f ms at p50, %.2f ms at p99\n", rep.AddedP50Millis, rep.AddedP99Millis)
 	fmt.Fprintf(w, "idle connections\t%d: %.1f KiB each (node RSS %.1f → %.1f MiB)\n", rep.Idle.Conns,
 		float64(rep.Idle.BytesPerConn)/1024, float64(rep.Idle.RSSBefore)/(1<<20), float64(rep.Idle.RSSAfter)/(1<<20))

@@ -10,7 +10,8 @@
 //  2. runs the same jobs through the node without payment (at
 //     node.UnpaidPath: same API, hub and worker; no voucher check, no
 //     ledger write, no receipt signature) and with it (at /v1/agent, every
-//     receipt verified by the agent), and reports jobs per second and
+//     receipt verified by the agent, or with Options.VerifyEvery at least
+//     one in every so many), and reports jobs per second and
 //     p50/p99 latency of each, their ratio, and what payment adds;
 //  3. holds open many idle agent connections (handshake done) and reports
 //     the node's resident memory per connection;
@@ -62,6 +63,11 @@ type Options struct {
 	// Headroom is how many jobs' max cost each voucher signs ahead [0:
 	// a voucher per job]; see docs/protocol.md, Voucher headroom.
 	Headroom int
+	// VerifyEvery is how the load generator verifies receipts [1: every
+	// receipt's signature]; above 1 it verifies at least one receipt in
+	// every VerifyEvery, as docs/protocol.md ("Verifying receipts in
+	// batches") allows.
+	VerifyEvery int
 	// Pprof serves the node's profiler at its metrics URL /debug/pprof/.
 	Pprof    bool
 	Progress func(string)
@@ -93,6 +99,18 @@ type Report struct {
 	AddedP99Millis float64 `json:"addedP99Ms"`
 	Idle           Idle    `json:"idle"`
 	Settlement     Gas     `json:"settlement"`
+
+	// VerifyEvery is Options.VerifyEvery; Receipts what the agents held and
+	// verified of the paid run's receipts.
+	VerifyEvery int      `json:"verifyReceiptsEvery"`
+	Receipts    Receipts `json:"paidReceipts"`
+}
+
+// Receipts counts the paid run's receipts and the signatures the agents
+// verified of them.
+type Receipts struct {
+	Held     int `json:"held"`
+	Verified int `json:"signaturesVerified"`
 }
 
 // Machine describes where the figures were taken.
@@ -132,7 +150,7 @@ func (o *Options) defaults() error {
 	for _, f := range []struct {
 		v   *int
 		def int
-	}{{&o.Jobs, 20000}, {&o.Agents, 32}, {&o.InFlight, 16}, {&o.IdleConns, 10000}, {&o.Capacity, 512}} {
+	}{{&o.Jobs, 20000}, {&o.Agents, 32}, {&o.InFlight, 16}, {&o.IdleConns, 10000}, {&o.Capacity, 512}, {&o.VerifyEvery, 1}} {
 		if *f.v <= 0 {
 			*f.v = f.def
 		}
@@ -163,7 +181,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	say := func(format string, args ...any) { opts.Progress(fmt.Sprintf(format, args...)) }
-	rep := &Report{Machine: machine(), Agents: opts.Agents, InFlight: opts.InFlight, MaxTokens: opts.MaxTokens, Headroom: opts.Headroom}
+	rep := &Report{Machine: machine(), Agents: opts.Agents, InFlight: opts.InFlight, MaxTokens: opts.MaxTokens, Headroom: opts.Headroom, VerifyEvery: opts.VerifyEvery}
 
 	say("starting the node (%s dev --bench-unpaid)", opts.Binary)
 	args := []string{"dev", "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0",
@@ -244,7 +262,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			a.ChannelID, a.Price, a.NoVerify = channels[i], price, noVerify
+			a.ChannelID, a.Price, a.NoVerify, a.VerifyEvery = channels[i], price, noVerify, opts.VerifyEvery
 			if opts.Headroom > 0 {
 				// A bench job's prompt is under 64 bytes.
 				bound := (&wire.ChatRequest{Messages: []wire.ChatMessage{{Role: "user", Content: strings.Repeat("x", 64)}}}).InputTokenBound()
@@ -280,9 +298,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	say("%d paid jobs", opts.Jobs)
+	before := receipts(paidAgents)
 	if rep.Paid, err = phase(ctx, paidAgents, opts.Jobs, opts, "p"); err != nil {
 		return nil, err
 	}
+	for _, a := range paidAgents {
+		if err := a.Verify(); err != nil {
+			return nil, err
+		}
+	}
+	after := receipts(paidAgents)
+	rep.Receipts = Receipts{Held: after.Held - before.Held, Verified: after.Verified - before.Verified}
 	if rep.Unpaid.JobsPerSec > 0 {
 		rep.Ratio = rep.Paid.JobsPerSec / rep.Unpaid.JobsPerSec
 	}
@@ -347,6 +373,17 @@ func phase(ctx context.Context, agents []*nodetest.Agent, jobs int, opts Options
 		Jobs: jobs, Failed: int(failed.Load()), Seconds: took.Seconds(),
 		JobsPerSec: float64(jobs) / took.Seconds(), P50Millis: ms(0.50), P99Millis: ms(0.99),
 	}, nil
+}
+
+// receipts sums what the agents hold.
+func receipts(agents []*nodetest.Agent) Receipts {
+	var r Receipts
+	for _, a := range agents {
+		held, verified := a.Receipts()
+		r.Held += held
+		r.Verified += verified
+	}
+	return r
 }
 
 // idle opens n connections that authenticate and then idle, and reads
