@@ -21,10 +21,10 @@ connection, and reports:
     every receipt signed by the node and verified by the agent), their
     ratio, and what payment adds to latency;
   - how many of the paid receipts' signatures the agents verified: all
-    of them by default; with --verify-every N at least one in every N, by
-    the rule of docs/protocol.md ("Verifying receipts in batches"), every
-    receipt still checked for its channel, job, output, cost and running
-    total;
+    of them by default; with --verify-every N fewer, never N receipts
+    left without a verified one above them, by the rule of
+    docs/protocol.md ("Verifying receipts in batches"), every receipt
+    still checked for its channel, job, output, cost and running total;
   - the node's resident memory per idle agent connection;
   - the gas of the node's settlement, per claimed channel and per job.
 
@@ -45,7 +45,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	flags.IntVar(&o.IdleConns, "idle-conns", 10000, "idle agent connections held for the memory figure")
 	flags.IntVar(&o.Capacity, "capacity", 512, "jobs the node's builtin worker runs at once")
 	flags.IntVar(&o.Headroom, "voucher-headroom", 0, "sign each voucher this many jobs' max cost ahead, and reuse it while it covers (0: a new voucher per job)")
-	flags.IntVar(&o.VerifyEvery, "verify-every", 1, "verify the provider's signature on at least one paid receipt in every N (1: every receipt)")
+	flags.IntVar(&o.VerifyEvery, "verify-every", 1, "verify paid receipts' signatures in batches, never leaving N receipts without a verified one above them (1: every receipt)")
 	flags.BoolVar(&o.Pprof, "pprof", false, "serve the node's profiler (its metrics URL /debug/pprof/) while the benchmark runs")
 	asJSON := flags.Bool("json", false, "print the report as JSON on stdout")
 	if err := parseFlags(flags, args); err != nil {
@@ -67,7 +67,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	fmt.Fprintf(w, "machine\t%d CPUs, %s, %s, %s\n", rep.Machine.CPUs, rep.Machine.CPU, rep.Machine.OS, rep.Machine.GoVersion)
 	verify := "every receipt's signature verified"
 	if rep.VerifyEvery > 1 {
-		verify = fmt.Sprintf("a receipt's signature verified in every %d", rep.VerifyEvery)
+		verify = fmt.Sprintf("receipts' signatures verified in batches of up to %d", rep.VerifyEvery)
 	}
 	fmt.Fprintf(w, "load\t%d connections × %d in flight, %d output tokens a job, voucher headroom %d jobs, %s\n\n",
 		rep.Agents, rep.InFlight, rep.MaxTokens, rep.Headroom, verify)

@@ -10,8 +10,8 @@
 //  2. runs the same jobs through the node without payment (at
 //     node.UnpaidPath: same API, hub and worker; no voucher check, no
 //     ledger write, no receipt signature) and with it (at /v1/agent, every
-//     receipt verified by the agent, or with Options.VerifyEvery at least
-//     one in every so many), and reports jobs per second and
+//     receipt verified by the agent, or with Options.VerifyEvery fewer, in
+//     batches), and reports jobs per second and
 //     p50/p99 latency of each, their ratio, and what payment adds;
 //  3. holds open many idle agent connections (handshake done) and reports
 //     the node's resident memory per connection;
@@ -64,9 +64,9 @@ type Options struct {
 	// a voucher per job]; see docs/protocol.md, Voucher headroom.
 	Headroom int
 	// VerifyEvery is how the load generator verifies receipts [1: every
-	// receipt's signature]; above 1 it verifies at least one receipt in
-	// every VerifyEvery, as docs/protocol.md ("Verifying receipts in
-	// batches") allows.
+	// receipt's signature]; above 1 it verifies fewer, never leaving
+	// VerifyEvery receipts without a verified one above them, as
+	// docs/protocol.md ("Verifying receipts in batches") allows.
 	VerifyEvery int
 	// Pprof serves the node's profiler at its metrics URL /debug/pprof/.
 	Pprof    bool
