@@ -404,13 +404,8 @@ func checkResult(channel common.Hash, price *contracts.Price, maxCost *big.Int, 
 	case res.OutputDropped && (res.Output != "" || !res.Replayed):
 		return fmt.Errorf("output_dropped on a result that is not an empty replay")
 	}
-	switch {
-	case r.ChannelID != channel:
-		return fmt.Errorf("receipt is for channel %s, the job was paid from %s", r.ChannelID, channel)
-	case r.JobID != wire.JobKey(res.ID):
-		return fmt.Errorf("receipt job id %s is not keccak256(%q)", r.JobID, res.ID)
-	case !res.OutputDropped && r.ResultHash != wire.ResultHash(res.Output):
-		return fmt.Errorf("receipt result hash %s does not match the output", r.ResultHash)
+	if err := res.Check(channel); err != nil {
+		return err
 	}
 	cost := (*big.Int)(r.Cost)
 	if maxCost != nil && cost.Cmp(maxCost) > 0 {

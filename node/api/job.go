@@ -487,7 +487,9 @@ func (s *Server) charge(j *job, auth *payment.Authorization, output string, usag
 		j.log.Error("cannot charge a job", "err", err)
 		// The write may have taken effect all the same: the ledger says.
 		if prev, rerr := s.opts.Ledger.Job(ctx, j.key.channel, j.key.id); rerr == nil && prev.State == ledger.JobCharged && prev.Receipt != nil {
-			rec, rerr = s.opts.Payments.Signed(prev.Receipt)
+			if rec, rerr = s.opts.Payments.Signed(prev.Receipt); rerr != nil {
+				j.log.Error("cannot sign a charged job's receipt", "err", rerr)
+			}
 		}
 		if rec == nil {
 			s.endPayment(j, auth, wire.CodeInternal)

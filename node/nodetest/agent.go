@@ -349,8 +349,8 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 // its receipt.
 func (a *Agent) check(m *wire.Result, maxCost *big.Int) error {
 	r := &m.Receipt
-	if r.ChannelID != a.ChannelID || r.JobID != wire.JobKey(m.ID) || (!m.OutputDropped && r.ResultHash != wire.ResultHash(m.Output)) {
-		return fmt.Errorf("receipt seq %d is not for this channel, job and output", r.Seq)
+	if err := m.Check(a.ChannelID); err != nil {
+		return fmt.Errorf("receipt seq %d: %w", r.Seq, err)
 	}
 	if p := a.Price.Cost(r.InputTokens, r.OutputTokens); r.Cost.Big().Cmp(p) > 0 {
 		return fmt.Errorf("receipt seq %d: cost %s above the price %s of its usage", r.Seq, r.Cost, p)

@@ -98,12 +98,11 @@ func (r *Receipt) Verify(d *contracts.Domain, provider common.Address) error {
 	return nil
 }
 
-// Verify checks what an agent must check of a result for job id on
-// channel: the receipt is the provider's under domain d, is for this
-// channel and this job, and hashes this output (unless the output was
-// dropped from a replay). Decode has already held Cost and Usage equal to
-// the receipt's.
-func (m *Result) Verify(d *contracts.Domain, provider common.Address, channel common.Hash) error {
+// Check checks what an agent must check of a result for job id on
+// channel, short of the signature: the receipt is for this channel and
+// this job, and hashes this output (unless the output was dropped from a
+// replay). Decode has already held Cost and Usage equal to the receipt's.
+func (m *Result) Check(channel common.Hash) error {
 	r := &m.Receipt
 	switch {
 	case r.ChannelID != channel:
@@ -113,5 +112,14 @@ func (m *Result) Verify(d *contracts.Domain, provider common.Address, channel co
 	case !m.OutputDropped && r.ResultHash != ResultHash(m.Output):
 		return fmt.Errorf("receipt result hash %s does not match the output", r.ResultHash)
 	}
-	return r.Verify(d, provider)
+	return nil
+}
+
+// Verify is Check, then the receipt's signature: the provider's under
+// domain d.
+func (m *Result) Verify(d *contracts.Domain, provider common.Address, channel common.Hash) error {
+	if err := m.Check(channel); err != nil {
+		return err
+	}
+	return m.Receipt.Verify(d, provider)
 }

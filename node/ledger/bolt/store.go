@@ -500,9 +500,8 @@ func (s *Store) commit(open *openTx) {
 	finish(open.ops, nil)
 }
 
-// safeApply runs o.apply, turning a panic (in a Sign callback, say) into
-// an error that also discards the transaction, since the op may have
-// written part of itself.
+// safeApply runs o.apply, turning a panic into an error that also
+// discards the transaction, since the op may have written part of itself.
 func safeApply(o *op, w *wtx) (res any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
