@@ -42,6 +42,7 @@ import (
 	"github.com/paynode/paynode/node/ledger"
 	"github.com/paynode/paynode/node/payment"
 	"github.com/paynode/paynode/node/wire"
+	"github.com/paynode/paynode/node/wire/wsconn"
 )
 
 // Payments is the payment check; *payment.Payments is one.
@@ -319,14 +320,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.pending++
 	s.mu.Unlock()
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	ws, nc, err := wsconn.Upgrade(&s.upgrader, w, r, nil)
 	if err != nil {
 		s.mu.Lock()
 		s.pending--
 		s.mu.Unlock()
 		return // the upgrader has answered with an HTTP error
 	}
-	c := newConn(s, ws)
+	c := newConn(s, ws, nc)
 	c.pending = true
 	s.mu.Lock()
 	closing := s.closing

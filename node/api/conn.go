@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/paynode/paynode/node/wire"
+	"github.com/paynode/paynode/node/wire/wsconn"
 )
 
 // Bounds of a connection's outgoing queue: an agent that lets more pile up
@@ -37,6 +39,7 @@ const (
 type conn struct {
 	s     *Server
 	ws    *websocket.Conn
+	nc    *wsconn.Conn // ws's network connection: frames drained together go out in one write
 	nonce common.Hash
 	queue outQueue
 
@@ -62,9 +65,9 @@ type connJob struct {
 	cancelled bool // a cancel came before job was set
 }
 
-func newConn(s *Server, ws *websocket.Conn) *conn {
+func newConn(s *Server, ws *websocket.Conn, nc *wsconn.Conn) *conn {
 	c := &conn{
-		s: s, ws: ws, nonce: wire.NewNonce(),
+		s: s, ws: ws, nc: nc, nonce: wire.NewNonce(),
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
 		served:     make(chan struct{}),
@@ -146,11 +149,15 @@ func (c *conn) readLoop() {
 			io.Copy(io.Discard, io.LimitReader(r, int64(16*max)))
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
+		buf := frameBufs.Get().(*bytes.Buffer)
+		_, err = buf.ReadFrom(io.LimitReader(r, int64(max)+1))
+		data := buf.Bytes()
 		if err != nil {
+			putFrameBuf(buf)
 			return
 		}
 		if len(data) > max {
+			putFrameBuf(buf)
 			// Read and drop the rest, so the connection stays in step
 			// and the agent hears why; beyond 16× the limit, close.
 			n, err := io.Copy(io.Discard, io.LimitReader(r, int64(15*max)))
@@ -168,11 +175,25 @@ func (c *conn) readLoop() {
 			continue
 		}
 		if typ != websocket.TextMessage {
+			putFrameBuf(buf)
 			c.send(wire.NewError("", wire.CodeBadFrame, "binary frame: frames are JSON text"))
 			continue
 		}
-		c.handle(data)
+		c.handle(data) // the message decoded keeps nothing of data
+		putFrameBuf(buf)
 	}
+}
+
+// frameBufs hold the frames being read, lent for one frame at a time, so
+// that a connection keeps no read buffer of its own between frames.
+var frameBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putFrameBuf(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return // a rare large frame: let it go rather than keep it
+	}
+	b.Reset()
+	frameBufs.Put(b)
 }
 
 // drain reads and drops frames until the connection fails or closes.
@@ -332,17 +353,18 @@ func (c *conn) writeLoop() {
 			c.ws.Close()
 			return
 		}
-		for _, f := range frames {
-			c.ws.SetWriteDeadline(deadline())
-			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
-				if isTimeout(err) {
-					s.log.Info("disconnecting an agent that does not read", "remote", c.ws.RemoteAddr())
-				}
-				c.queue.close(websocket.CloseAbnormalClosure, "")
-				c.ws.Close()
-				return
+		// The frames drained together go out in one write call; a lone
+		// frame goes at once.
+		if err := wsconn.WriteFrames(c.ws, c.nc, s.opts.Limits.WriteTimeout, frames); err != nil {
+			if isTimeout(err) {
+				s.log.Info("disconnecting an agent that does not read", "remote", c.ws.RemoteAddr())
 			}
+			c.queue.close(websocket.CloseAbnormalClosure, "")
+			c.ws.Close()
+			return
 		}
+		clear(frames)
+		c.queue.recycle(frames)
 		if code != 0 {
 			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline())
 			select {
@@ -388,6 +410,7 @@ type outQueue struct {
 	mu sync.Mutex
 	// guarded by mu:
 	frames      [][]byte
+	spare       [][]byte // the writer's last batch, emptied: the next queue's backing array
 	bytes       int
 	closeCode   int // set: close after the frames queued; nothing more is queued
 	closeReason string
@@ -434,11 +457,24 @@ func (q *outQueue) isClosing() bool {
 func (q *outQueue) take() (frames [][]byte, code int, reason string, overflow bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	frames, q.frames, q.bytes = q.frames, nil, 0
+	frames, q.frames, q.bytes = q.frames, q.spare, 0
+	q.spare = nil
 	if len(frames) > 0 {
 		return frames, 0, "", q.overflow
 	}
 	return nil, q.closeCode, q.closeReason, q.overflow
+}
+
+// recycle gives back a batch take returned, written and cleared, as the
+// backing array of a later queue. Arrays grown past a small batch are let
+// go, so an idle connection does not keep a burst's worth.
+func (q *outQueue) recycle(frames [][]byte) {
+	if cap(frames) > 256 {
+		return
+	}
+	q.mu.Lock()
+	q.spare = frames[:0]
+	q.mu.Unlock()
 }
 
 func (q *outQueue) signal() {

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/paynode/paynode/node/wire"
+	"github.com/paynode/paynode/node/wire/wsconn"
 )
 
 // discardFactor: a frame up to this many times MaxFrameBytes is read to
@@ -44,7 +45,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	defer h.conns.Done()
 
-	ws, err := h.upgrader.Upgrade(w, r, nil) // it answers the failures itself
+	ws, nc, err := wsconn.Upgrade(&h.upgrader, w, r, nil) // it answers the failures itself
 	if err != nil {
 		h.log.Debug("worker upgrade failed", "addr", r.RemoteAddr, "err", err)
 		return
@@ -52,6 +53,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		h:   h,
 		ws:  ws,
+		out: wsconn.NewWriter(ws, nc, h.opts.WriteTimeout),
 		log: h.log.With("addr", r.RemoteAddr),
 		dec: wire.Decoder{Direction: wire.WorkerToNode, MaxFrameBytes: h.opts.MaxFrameBytes},
 		end: make(chan struct{}),
@@ -89,18 +91,19 @@ func (h *Hub) authorized(r *http.Request) bool {
 }
 
 // conn is one worker's websocket. Its reader is the handler's goroutine;
-// writes go through send (wmu), pings through WriteControl, which gorilla
-// lets run beside them.
+// messages go out through out, from any goroutine, the frames sent at the
+// same moment together; pings go through WriteControl, which gorilla lets
+// run beside them.
 type conn struct {
-	h  *Hub
-	ws *websocket.Conn
+	h   *Hub
+	ws  *websocket.Conn
+	out *wsconn.Writer
 	// log and w are set by the reader at register, before the hub
 	// knows the worker; read-only after.
 	log *slog.Logger
 	w   *worker
 	dec wire.Decoder
 	buf bytes.Buffer  // the frame being read; reader only
-	wmu sync.Mutex    // serializes writes
 	end chan struct{} // closed when serve returns
 	cls sync.Once     // one close frame
 }
@@ -162,8 +165,8 @@ func (h *Hub) isOpen() bool {
 	return !h.closed
 }
 
-// register adds the worker and answers registered. wmu is held across
-// both, so no assign can go out before registered.
+// register adds the worker and answers registered. No frame goes out
+// between the two, so no assign can go out before registered.
 func (c *conn) register(reg *wire.Register, addr string) bool {
 	c.log = c.log.With("worker", reg.Name) // before other goroutines can see c
 	c.w = &worker{
@@ -173,13 +176,16 @@ func (c *conn) register(reg *wire.Register, addr string) bool {
 		capacity: int(min(reg.Capacity, 1<<30)),
 		models:   reg.Models,
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if !c.h.addWorker(c.w) {
+	registered, err := c.encode(&wire.Registered{MaxFrameBytes: uint64(c.h.opts.MaxFrameBytes)})
+	if err != nil {
 		return false
 	}
-	c.writeLocked(&wire.Registered{MaxFrameBytes: uint64(c.h.opts.MaxFrameBytes)})
-	return true
+	added := false
+	c.out.Do(func() ([]byte, bool) {
+		added = c.h.addWorker(c.w)
+		return registered, added
+	})
+	return added
 }
 
 // read reads one frame. It returns the message; or nil after answering a
@@ -273,27 +279,26 @@ func (c *conn) reply(e *wire.Error) {
 	c.send(e)
 }
 
-// send writes one message. A failed write closes the connection: its
+// send sends one message. A failed write closes the connection: its
 // reader then ends and the worker is dropped.
 func (c *conn) send(m wire.Message) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writeLocked(m)
-}
-
-func (c *conn) writeLocked(m wire.Message) error {
-	b, err := wire.Encode(m)
+	b, err := c.encode(m)
 	if err != nil {
-		c.log.Error("message to worker not encodable", "type", m.Type(), "err", err)
 		return err
 	}
-	c.ws.SetWriteDeadline(time.Now().Add(c.h.opts.WriteTimeout))
-	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+	if err := c.out.Write(b); err != nil {
 		c.log.Debug("write to worker failed; closing", "err", err)
-		c.ws.Close()
 		return errWrite
 	}
 	return nil
+}
+
+func (c *conn) encode(m wire.Message) ([]byte, error) {
+	b, err := wire.Encode(m)
+	if err != nil {
+		c.log.Error("message to worker not encodable", "type", m.Type(), "err", err)
+	}
+	return b, err
 }
 
 // ping pings every interval until the connection ends; the pong handler

@@ -38,6 +38,7 @@ import (
 
 	"github.com/paynode/paynode/node/executor"
 	"github.com/paynode/paynode/node/wire"
+	"github.com/paynode/paynode/node/wire/wsconn"
 )
 
 // Defaults of the Worker's tuning fields.
@@ -190,7 +191,8 @@ func (w *Worker) dialer() *websocket.Dialer {
 func (w *Worker) session(ctx context.Context, log *slog.Logger) (registered bool, err error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+w.Token)
-	ws, resp, err := w.dialer().DialContext(ctx, w.URL, h)
+	dialer, netConn := wsconn.Dialer(w.dialer())
+	ws, resp, err := dialer.DialContext(ctx, w.URL, h)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
@@ -203,7 +205,10 @@ func (w *Worker) session(ctx context.Context, log *slog.Logger) (registered bool
 		}
 		return false, fmt.Errorf("dial: %w", err)
 	}
-	s := &session{w: w, ws: ws, log: log, running: make(map[string]context.CancelFunc)}
+	s := &session{
+		w: w, ws: ws, out: wsconn.NewWriter(ws, netConn(), w.writeTimeout()),
+		log: log, running: make(map[string]context.CancelFunc),
+	}
 	defer ws.Close()
 	ws.SetReadLimit(wire.DefaultMaxNodeFrameBytes)
 	unwatch := context.AfterFunc(ctx, func() { ws.Close() }) // a node slow to answer the register
@@ -231,9 +236,8 @@ func (w *Worker) session(ctx context.Context, log *slog.Logger) (registered bool
 type session struct {
 	w   *Worker
 	ws  *websocket.Conn
+	out *wsconn.Writer // the jobs' frames sent at the same moment go out together
 	log *slog.Logger
-
-	wmu sync.Mutex // serializes writes
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // guarded by mu: the jobs running, by the node's id
@@ -246,10 +250,7 @@ func (s *session) send(m wire.Message) error {
 	if err != nil {
 		return err
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.ws.SetWriteDeadline(time.Now().Add(s.w.writeTimeout()))
-	return s.ws.WriteMessage(websocket.TextMessage, b)
+	return s.out.Write(b)
 }
 
 func (s *session) register() error {
@@ -408,12 +409,13 @@ func (s *session) drain() {
 	// must not reach the agent as "cancelled", which would say the agent
 	// asked for it; the node sees a lost worker and runs the job again
 	// elsewhere when it had sent nothing.
-	s.wmu.Lock()
-	s.ws.WriteControl(websocket.CloseMessage,
-		websocket.FormatCloseMessage(websocket.CloseGoingAway, "worker stopping"),
-		time.Now().Add(s.w.writeTimeout()))
-	s.ws.Close()
-	s.wmu.Unlock()
+	s.out.Do(func() ([]byte, bool) {
+		s.ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "worker stopping"),
+			time.Now().Add(s.w.writeTimeout()))
+		s.ws.Close()
+		return nil, false
+	})
 	s.cancelAll()
 	s.jobs.Wait()
 }
