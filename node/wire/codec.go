@@ -294,6 +294,15 @@ func Encode(m Message) ([]byte, error) {
 	if e := m.validate(nil); e != nil {
 		return nil, fmt.Errorf("wire: encode %s: %w", m.Type(), e)
 	}
+	if a, ok := m.(appender); ok {
+		return encodeAppender(a), nil
+	}
+	return encodeJSON(m)
+}
+
+// encodeJSON encodes a checked message with encoding/json: the reference
+// that the appenders' output equals.
+func encodeJSON(m Message) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(`{"type":"`)
 	buf.WriteString(m.Type())

@@ -9,8 +9,9 @@ import (
 var directions = []Direction{AgentToNode, NodeToAgent, WorkerToNode, NodeToWorker}
 
 // FuzzDecode: Decode never panics; what it refuses it refuses with an
-// *Error the node can send back; what it accepts re-encodes, and decodes
-// again to the same message and the same bytes.
+// *Error the node can send back; what it accepts re-encodes (to the bytes
+// encoding/json would write), and decodes again to the same message and
+// the same bytes.
 func FuzzDecode(f *testing.F) {
 	for _, s := range samples() {
 		frame, err := Encode(s.msg)
@@ -51,6 +52,9 @@ func FuzzDecode(f *testing.F) {
 		enc, err := Encode(m)
 		if err != nil {
 			t.Fatalf("decoded %#v from %q but cannot encode it: %v", m, frame, err)
+		}
+		if ref, err := encodeJSON(m); err != nil || !bytes.Equal(enc, ref) {
+			t.Fatalf("%q decoded to %#v: Encode gave %q, encoding/json %q (%v)", frame, m, enc, ref, err)
 		}
 		// Re-encoding may grow a frame (invalid UTF-8 becomes \ufffd).
 		d := Decoder{Direction: dir, MaxFrameBytes: 4*len(frame) + 64}
