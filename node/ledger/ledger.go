@@ -27,10 +27,11 @@
 // # Durability
 //
 // Every write returns nil only once it is on disk (fsync'd): after a crash
-// every acknowledged operation is there. The one exception is asked for:
-// a Reserve with NoWait returns before its commit, and is on disk once any
-// write submitted after it has returned. Writes are atomic: an operation
-// that fails changes nothing.
+// every acknowledged operation is there, and a read sees every write that
+// returned before the read began. The one exception is asked for: a
+// Reserve with NoWait returns before its commit, and is on disk, and seen
+// by reads, once any write submitted after it has returned. Writes are
+// atomic: an operation that fails changes nothing.
 //
 // Writes apply in the order they reach the store: a write never overtakes
 // one submitted before it, so the writes of one channel apply in the order
@@ -251,7 +252,7 @@ type ReserveOp struct {
 	// before every later write and seen by them — without waiting for it
 	// to reach the disk. It reaches the disk with the next commit: that
 	// of the next write that waits, or a few milliseconds later. Reads
-	// see it once it is committed. A crash before then loses the
+	// see it once it is on disk. A crash before then loses the
 	// reservation and its voucher, and nothing else: every later write,
 	// the job's Charge first of all, is committed with it or after it, so
 	// a charge that returned never relies on a voucher that was lost.

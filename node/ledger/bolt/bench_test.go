@@ -89,6 +89,10 @@ func benchReserveCharge(b *testing.B, goroutines int, noSync bool) {
 		b.ReportMetric(float64((st.ApplyTime-before.ApplyTime).Microseconds())/float64(ops), "apply-µs/op")
 		b.ReportMetric(float64((st.CommitTime-before.CommitTime).Microseconds())/float64(commits), "commit-µs")
 	}
+	if cps := st.Checkpoints - before.Checkpoints; cps > 0 {
+		b.ReportMetric(float64((st.CheckpointTime-before.CheckpointTime).Microseconds())/float64(cps), "checkpoint-µs")
+		b.ReportMetric(float64(ops)/float64(cps), "ops/checkpoint")
+	}
 	if len(all) > 0 {
 		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")

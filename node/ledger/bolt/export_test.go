@@ -1,6 +1,9 @@
 package bolt
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Apply runs fn on the writer, inside a transaction shared with the
 // operations queued beside it, as a write's apply runs: for tests that
@@ -9,3 +12,24 @@ func Apply(ctx context.Context, s *Store, fn func() error) error {
 	_, err := s.submit(ctx, &op{name: "test", apply: func(*wtx) (any, error) { return nil, fn() }})
 	return err
 }
+
+// Crash stops s as a crash of the process would: the writer drops its
+// open transaction, nothing more is written to the database file or the
+// journal, and the files are closed. Writes not yet answered are never
+// answered.
+func Crash(s *Store) {
+	s.mu.Lock()
+	s.crashed, s.closed = true, true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		panic("writer did not stop")
+	}
+	_ = s.journal.close()
+	_ = s.db.Close()
+}
+
+// JournalFile is the journal's file name in the store's directory.
+const JournalFile = journalFileName

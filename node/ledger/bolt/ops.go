@@ -10,7 +10,6 @@ import (
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
-	bbolt "go.etcd.io/bbolt"
 
 	"github.com/paynode/paynode/node/ledger"
 )
@@ -83,13 +82,13 @@ func applyReserve(w *wtx, job *ledger.Job, jv []byte, voucher *ledger.Voucher, l
 	key := jobKey(job.ChannelID, job.ID)
 	jobs := w.jobs
 	if raw := jobs.Get(key); raw != nil {
-		existing, err := loadJob(w.receipts, job.ChannelID, job.ID, raw)
+		existing, err := loadJob(w, job.ChannelID, job.ID, raw)
 		if err != nil {
 			return nil, err
 		}
 		return existing, ledger.Errorf(name, ledger.ErrJobExists, "channel %s job %q", job.ChannelID, job.ID)
 	}
-	ch, err := getChannel(w.channels, job.ChannelID)
+	ch, err := getChannel(w, job.ChannelID)
 	if err != nil {
 		return nil, err
 	}
@@ -123,9 +122,9 @@ func applyReserve(w *wtx, job *ledger.Job, jv []byte, voucher *ledger.Voucher, l
 		return nil, err
 	}
 	if err := writes(
-		put(jobs, key, jv),
-		put(w.channels, key, []byte{}),
-		put(w.channels, job.ChannelID[:], cv),
+		w.put(bJobs, key, jv),
+		w.put(bChannels, key, []byte{}),
+		w.put(bChannels, job.ChannelID[:], cv),
 	); err != nil {
 		return nil, err
 	}
@@ -182,7 +181,7 @@ func applyCharge(w *wtx, channelID common.Hash, jobID string, cost *big.Int, in 
 	if cost.Cmp(job.MaxCost) > 0 {
 		return nil, ledger.Errorf(name, ledger.ErrInvalid, "channel %s job %q: cost %s above max cost %s", channelID, jobID, cost, job.MaxCost)
 	}
-	ch, err := getChannel(w.channels, channelID)
+	ch, err := getChannel(w, channelID)
 	if err != nil {
 		return nil, err
 	}
@@ -215,10 +214,10 @@ func applyCharge(w *wtx, channelID common.Hash, jobID string, cost *big.Int, in 
 		return nil, err
 	}
 	if err := writes(
-		put(w.receipts, receiptKey(channelID, r.Seq), rv),
-		put(jobs, key, jv),
-		del(w.channels, key),
-		put(w.channels, channelID[:], cv),
+		w.put(bReceipts, receiptKey(channelID, r.Seq), rv),
+		w.put(bJobs, key, jv),
+		w.del(bChannels, key),
+		w.put(bChannels, channelID[:], cv),
 	); err != nil {
 		return nil, err
 	}
@@ -258,7 +257,7 @@ func applyRelease(w *wtx, channelID common.Hash, jobID, failCode string) error {
 	default:
 		return ledger.Errorf(name, ledger.ErrJobState, "channel %s job %q is %s", channelID, jobID, job.State)
 	}
-	ch, err := getChannel(w.channels, channelID)
+	ch, err := getChannel(w, channelID)
 	if err != nil {
 		return err
 	}
@@ -276,9 +275,9 @@ func applyRelease(w *wtx, channelID common.Hash, jobID, failCode string) error {
 		return err
 	}
 	return writes(
-		put(jobs, key, jv),
-		del(w.channels, key),
-		put(w.channels, channelID[:], cv),
+		w.put(bJobs, key, jv),
+		w.del(bChannels, key),
+		w.put(bChannels, channelID[:], cv),
 	)
 }
 
@@ -316,12 +315,11 @@ func (s *Store) AddBatch(ctx context.Context, b ledger.Batch) (uint64, error) {
 		return 0, &ledger.Error{Op: name, Err: err}
 	}
 	res, err := s.submit(ctx, &op{name: name, apply: func(w *wtx) (any, error) {
-		batches := w.batches
-		id, err := batches.NextSequence()
+		id, err := w.nextSequence(bBatches)
 		if err != nil {
-			return nil, &writeError{err}
+			return nil, err
 		}
-		return id, writes(put(batches, batchKey(id), v))
+		return id, writes(w.put(bBatches, batchKey(id), v))
 	}})
 	if err != nil {
 		return 0, err
@@ -353,7 +351,7 @@ func (s *Store) UpdateBatch(ctx context.Context, b ledger.Batch) error {
 		if old.State == ledger.BatchConfirmed {
 			return nil, ledger.Errorf(name, ledger.ErrBatchState, "batch %d is confirmed", b.ID)
 		}
-		return nil, writes(put(batches, key, v))
+		return nil, writes(w.put(bBatches, key, v))
 	}})
 	return err
 }
@@ -387,7 +385,7 @@ func applyConfirm(w *wtx, batchID, block, gasUsed uint64) error {
 	for _, c := range b.Claims {
 		ch := chans[c.ChannelID]
 		if ch == nil {
-			st, err := getChannel(w.channels, c.ChannelID)
+			st, err := getChannel(w, c.ChannelID)
 			if err != nil {
 				return err
 			}
@@ -404,16 +402,15 @@ func applyConfirm(w *wtx, batchID, block, gasUsed uint64) error {
 	if err != nil {
 		return err
 	}
-	ws := []error{put(batches, key, bv)}
+	ws := []error{w.put(bBatches, key, bv)}
 	encoded := make([][]byte, len(order))
 	for i, id := range order {
 		if encoded[i], err = encodeChannel(chans[id]); err != nil {
 			return err
 		}
 	}
-	channels := w.channels
 	for i, id := range order {
-		ws = append(ws, put(channels, id[:], encoded[i]))
+		ws = append(ws, w.put(bChannels, id[:], encoded[i]))
 	}
 	return writes(ws...)
 }
@@ -447,13 +444,12 @@ func (s *Store) PutMetas(ctx context.Context, kv map[string][]byte) error {
 		return nil
 	}
 	_, err := s.submit(ctx, &op{name: name, apply: func(w *wtx) (any, error) {
-		meta := w.meta
 		ws := make([]error, len(keys))
 		for i, k := range keys {
 			if values[i] == nil {
-				ws[i] = del(meta, []byte(k))
+				ws[i] = w.del(bMeta, []byte(k))
 			} else {
-				ws[i] = put(meta, []byte(k), values[i])
+				ws[i] = w.put(bMeta, []byte(k), values[i])
 			}
 		}
 		return nil, writes(ws...)
@@ -463,22 +459,7 @@ func (s *Store) PutMetas(ctx context.Context, kv map[string][]byte) error {
 
 // ---------------------------------------------------------------- helpers
 
-// put and del mark a failed write as a writeError (see op); writes returns
-// the first.
-func put(b *bbolt.Bucket, k, v []byte) error {
-	if err := b.Put(k, v); err != nil {
-		return &writeError{err}
-	}
-	return nil
-}
-
-func del(b *bbolt.Bucket, k []byte) error {
-	if err := b.Delete(k); err != nil {
-		return &writeError{err}
-	}
-	return nil
-}
-
+// writes returns the first error of a write's puts and deletes.
 func writes(errs ...error) error {
 	for _, err := range errs {
 		if err != nil {

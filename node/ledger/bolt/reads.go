@@ -1,21 +1,27 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"math/big"
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
-	bbolt "go.etcd.io/bbolt"
 
 	"github.com/paynode/paynode/node/ledger"
 )
 
 // Reads run in read-only transactions, concurrent with each other and with
-// the writer. bbolt's values live in the memory map only while the
-// transaction is open: the decoders copy what they keep.
+// the writer, with the effects made durable since the last checkpoint laid
+// over them (see epoch). bbolt's values live in the memory map only while
+// the transaction is open: the decoders copy what they keep.
+
+// getter reads one key: the writer's transaction or a read's.
+type getter interface {
+	get(b bucketID, k []byte) []byte
+}
+
+func (w *wtx) get(b bucketID, k []byte) []byte { return w.buckets[b].Get(k) }
 
 func zeroChannel(id common.Hash) ledger.ChannelState {
 	return ledger.ChannelState{
@@ -27,8 +33,8 @@ func zeroChannel(id common.Hash) ledger.ChannelState {
 	}
 }
 
-func getChannel(channels *bbolt.Bucket, id common.Hash) (ledger.ChannelState, error) {
-	raw := channels.Get(id[:])
+func getChannel(g getter, id common.Hash) (ledger.ChannelState, error) {
+	raw := g.get(bChannels, id[:])
 	if raw == nil {
 		return zeroChannel(id), nil
 	}
@@ -36,14 +42,14 @@ func getChannel(channels *bbolt.Bucket, id common.Hash) (ledger.ChannelState, er
 }
 
 // loadJob decodes a job and attaches its receipt.
-func loadJob(receipts *bbolt.Bucket, channelID common.Hash, jobID string, raw []byte) (*ledger.Job, error) {
+func loadJob(g getter, channelID common.Hash, jobID string, raw []byte) (*ledger.Job, error) {
 	rec, err := decodeJob(channelID, jobID, raw)
 	if err != nil {
 		return nil, err
 	}
 	j := rec.Job
 	if rec.receiptSeq != 0 {
-		r, err := getReceipt(receipts, channelID, rec.receiptSeq)
+		r, err := getReceipt(g, channelID, rec.receiptSeq)
 		if err != nil {
 			return nil, err
 		}
@@ -52,8 +58,8 @@ func loadJob(receipts *bbolt.Bucket, channelID common.Hash, jobID string, raw []
 	return &j, nil
 }
 
-func getReceipt(receipts *bbolt.Bucket, channelID common.Hash, seq uint64) (*ledger.Receipt, error) {
-	raw := receipts.Get(receiptKey(channelID, seq))
+func getReceipt(g getter, channelID common.Hash, seq uint64) (*ledger.Receipt, error) {
+	raw := g.get(bReceipts, receiptKey(channelID, seq))
 	if raw == nil {
 		return nil, ledger.Errorf("receipt", errCorrupt, "channel %s receipt %d missing", channelID, seq)
 	}
@@ -66,8 +72,8 @@ func getReceipt(receipts *bbolt.Bucket, channelID common.Hash, seq uint64) (*led
 
 func (s *Store) Channel(ctx context.Context, id common.Hash) (ledger.ChannelState, error) {
 	var ch ledger.ChannelState
-	err := s.view("channel", func(tx *bbolt.Tx) (err error) {
-		ch, err = getChannel(tx.Bucket(bucketChannels), id)
+	err := s.view("channel", func(r *rtx) (err error) {
+		ch, err = getChannel(r, id)
 		return err
 	})
 	return ch, err
@@ -75,8 +81,8 @@ func (s *Store) Channel(ctx context.Context, id common.Hash) (ledger.ChannelStat
 
 func (s *Store) Channels(ctx context.Context) ([]ledger.ChannelState, error) {
 	var out []ledger.ChannelState
-	err := s.view("channels", func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketChannels).ForEach(func(k, v []byte) error {
+	err := s.view("channels", func(r *rtx) error {
+		return r.scan(bChannels, nil, nil, func(k, v []byte) error {
 			if len(k) != common.HashLength {
 				return nil // a reserved job's marker
 			}
@@ -93,13 +99,13 @@ func (s *Store) Channels(ctx context.Context) ([]ledger.ChannelState, error) {
 
 func (s *Store) Job(ctx context.Context, channelID common.Hash, jobID string) (*ledger.Job, error) {
 	var j *ledger.Job
-	err := s.view("job", func(tx *bbolt.Tx) error {
-		raw := tx.Bucket(bucketJobs).Get(jobKey(channelID, jobID))
+	err := s.view("job", func(r *rtx) error {
+		raw := r.get(bJobs, jobKey(channelID, jobID))
 		if raw == nil {
 			return ledger.Errorf("job", ledger.ErrNotFound, "channel %s job %q", channelID, jobID)
 		}
 		var err error
-		j, err = loadJob(tx.Bucket(bucketReceipts), channelID, jobID, raw)
+		j, err = loadJob(r, channelID, jobID, raw)
 		return err
 	})
 	return j, err
@@ -107,38 +113,32 @@ func (s *Store) Job(ctx context.Context, channelID common.Hash, jobID string) (*
 
 func (s *Store) Jobs(ctx context.Context, channelID common.Hash) ([]ledger.Job, error) {
 	var out []ledger.Job
-	err := s.view("jobs", func(tx *bbolt.Tx) error {
-		receipts := tx.Bucket(bucketReceipts)
-		c := tx.Bucket(bucketJobs).Cursor()
-		for k, v := c.Seek(channelID[:]); k != nil && bytes.HasPrefix(k, channelID[:]); k, v = c.Next() {
-			j, err := loadJob(receipts, channelID, string(k[common.HashLength:]), v)
+	err := s.view("jobs", func(r *rtx) error {
+		return r.scan(bJobs, channelID[:], nil, func(k, v []byte) error {
+			j, err := loadJob(r, channelID, string(k[common.HashLength:]), v)
 			if err != nil {
 				return err
 			}
 			out = append(out, *j)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+			return ctx.Err()
+		})
 	})
 	return out, err
 }
 
 func (s *Store) ReservedJobs(ctx context.Context) ([]ledger.Job, error) {
 	var out []ledger.Job
-	err := s.view("reserved jobs", func(tx *bbolt.Tx) error {
-		jobs, receipts := tx.Bucket(bucketJobs), tx.Bucket(bucketReceipts)
-		return tx.Bucket(bucketChannels).ForEach(func(k, _ []byte) error {
+	err := s.view("reserved jobs", func(r *rtx) error {
+		return r.scan(bChannels, nil, nil, func(k, _ []byte) error {
 			if len(k) == common.HashLength {
 				return nil // a channel's state
 			}
 			channelID, jobID := common.BytesToHash(k[:common.HashLength]), string(k[common.HashLength:])
-			raw := jobs.Get(k)
+			raw := r.get(bJobs, k)
 			if raw == nil {
 				return ledger.Errorf("reserved jobs", errCorrupt, "channel %s job %q indexed but missing", channelID, jobID)
 			}
-			j, err := loadJob(receipts, channelID, jobID, raw)
+			j, err := loadJob(r, channelID, jobID, raw)
 			if err != nil {
 				return err
 			}
@@ -154,26 +154,22 @@ func (s *Store) Receipts(ctx context.Context, channelID common.Hash, fromSeq, to
 		return nil, nil
 	}
 	var out []ledger.Receipt
-	err := s.view("receipts", func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketReceipts).Cursor()
-		for k, v := c.Seek(receiptKey(channelID, fromSeq)); k != nil && bytes.HasPrefix(k, channelID[:]); k, v = c.Next() {
+	err := s.view("receipts", func(r *rtx) error {
+		return r.scan(bReceipts, channelID[:], receiptKey(channelID, fromSeq), func(k, v []byte) error {
 			if len(k) != common.HashLength+8 {
 				return ledger.Errorf("receipts", errCorrupt, "key of %d bytes", len(k))
 			}
 			seq := binary.BigEndian.Uint64(k[common.HashLength:])
 			if seq > toSeq {
-				break
+				return errStopScan
 			}
-			r, err := decodeReceipt(channelID, seq, v)
+			rc, err := decodeReceipt(channelID, seq, v)
 			if err != nil {
 				return err
 			}
-			out = append(out, r)
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+			out = append(out, rc)
+			return ctx.Err()
+		})
 	})
 	return out, err
 }
@@ -191,8 +187,8 @@ func (s *Store) Receipt(ctx context.Context, channelID common.Hash, jobID string
 
 func (s *Store) Batches(ctx context.Context, states ...ledger.BatchState) ([]ledger.Batch, error) {
 	var out []ledger.Batch
-	err := s.view("batches", func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+	err := s.view("batches", func(r *rtx) error {
+		return r.scan(bBatches, nil, nil, func(k, v []byte) error {
 			if len(k) != 8 {
 				return ledger.Errorf("batches", errCorrupt, "key of %d bytes", len(k))
 			}
@@ -211,8 +207,8 @@ func (s *Store) Batches(ctx context.Context, states ...ledger.BatchState) ([]led
 
 func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, error) {
 	var out []byte
-	err := s.view("get meta", func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketMeta).Get([]byte(key))
+	err := s.view("get meta", func(r *rtx) error {
+		v := r.get(bMeta, []byte(key))
 		if v == nil {
 			return ledger.Errorf("get meta", ledger.ErrNotFound, "key %q", key)
 		}

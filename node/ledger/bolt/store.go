@@ -1,19 +1,38 @@
 // Package bolt is the embedded ledger: node/ledger.Ledger on bbolt
-// (go.etcd.io/bbolt), a single-file B+tree with ACID transactions and an
-// fsync at every commit, the store under etcd.
+// (go.etcd.io/bbolt), a single-file B+tree with ACID transactions, the
+// store under etcd, with a journal in front of it.
 //
-// # Group commit
+// # Group commit and the journal
 //
-// bbolt runs one read-write transaction at a time, and each commit costs two
-// fsyncs, so a transaction per operation would cap the node at a few hundred
-// operations a second. Instead every write is queued to one writer
-// goroutine, which takes all the operations queued so far, applies them in
-// queue order in one transaction, commits once and then answers each
-// caller. Under low load an operation is committed as soon as it arrives,
-// with no added wait (unlike bbolt's DB.Batch, which waits up to
-// MaxBatchDelay); under high load the operations that queue up during one
-// commit share the next one, so throughput grows with concurrency while
-// each caller still returns only once its write is on disk.
+// bbolt runs one read-write transaction at a time, and each commit costs
+// two fsyncs and a page write for every page touched, so a transaction
+// per operation would cap the node at a few hundred operations a second.
+// Instead every write is queued to one writer goroutine, which takes all
+// the operations queued so far and applies them in queue order to its
+// open transaction. Then, one group commit for them all: it appends
+// their effects — the keys they put and deleted, with the values — to the
+// journal (path/ledger.journal) as one record, syncs it once
+// (fdatasync), and answers each caller. Under low load an operation is
+// made durable as soon as it arrives, with no added wait (unlike bbolt's
+// DB.Batch, which waits up to MaxBatchDelay); under high load the
+// operations that queue up during one sync share the next one, so
+// throughput grows with concurrency while each caller still returns only
+// once its write is on disk.
+//
+// The transaction itself stays open across group commits. A checkpoint
+// commits it to the database file — at most CheckpointInterval after it
+// began, when it holds many operations, and on Close — and starts the
+// journal anew: a checkpoint's large commit replaces a small one for
+// every group.
+//
+// After a crash, Open applies the journal's records to the file, in
+// order, in one transaction. Each record carries the generation of the
+// checkpoint it follows and a CRC: the replay stops at the first record
+// of another generation or torn by the crash, which was never answered.
+// Effects are the values written, not the operations, so the replay is
+// exact. Each Open and each checkpoint begins a new generation, recorded
+// in the file in the same transaction, so a record is never applied on
+// top of a state it did not follow.
 //
 // Within a transaction each operation reads and validates everything it
 // needs before its first write, so one that fails (a wrong job state, say)
@@ -22,11 +41,14 @@
 // apply in the order they were submitted.
 //
 // Reads run in their own read-only transactions, concurrently with each
-// other and with the writer; they see only committed, durable state.
+// other and with the writer. A read sees every write made durable before
+// it began: those since the last checkpoint are published, once synced,
+// as an epoch of effects that reads lay over the file's committed state
+// (see epoch).
 //
 // # Layout
 //
-// One file, path/ledger.db, with the buckets
+// The file path/ledger.db holds the buckets
 //
 //	channels  channelID → ChannelState, and
 //	          channelID‖jobID → ∅ for each of its jobs still reserved
@@ -34,16 +56,18 @@
 //	receipts  channelID‖seq (8 bytes, big-endian) → receipt
 //	batches   id (8 bytes, big-endian) → batch; ids from the bucket sequence
 //	meta      key → value, for other subsystems
-//	info      "schema" → the layout's version
+//	info      "schema" → the layout's version; "journal generation"
 //
-// in the binary encoding described in codec.go. A reserved job's marker
-// sits right after its channel's state, on the page that every reserve,
-// charge and release writes anyway, so tracking the jobs in flight costs
-// no extra page per commit.
+// in the binary encoding described in codec.go; path/ledger.journal is
+// described in journal.go. A reserved job's marker sits right after its
+// channel's state, on the page that every reserve, charge and release
+// writes anyway, so tracking the jobs in flight costs no extra page per
+// checkpoint.
 package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,6 +98,7 @@ var (
 	bucketMeta     = []byte("meta")
 	bucketInfo     = []byte("info")
 	keySchema      = []byte("schema")
+	keyJournalGen  = []byte("journal generation")
 )
 
 // Options tune a Store. The zero value is the production setting.
@@ -84,7 +109,7 @@ type Options struct {
 	NoSync bool
 	// Logger receives the store's log; slog.Default() when nil.
 	Logger *slog.Logger
-	// MaxBatch is the most operations committed in one transaction;
+	// MaxBatch is the most operations made durable in one group commit;
 	// 2048 when zero.
 	MaxBatch int
 	// LockTimeout is how long Open waits for another process to release
@@ -97,19 +122,28 @@ type Options struct {
 	InitialMmapSize int
 	// Now is the clock that stamps jobs; time.Now when nil.
 	Now func() time.Time
-	// MaxCommitDelay is the longest a write answered before its commit
-	// (ledger.ReserveOp.NoWait) waits for one, when no write that waits
-	// comes to commit it sooner; 5ms when zero.
+	// MaxCommitDelay is the longest a write answered before it is
+	// durable (ledger.ReserveOp.NoWait) waits for a group commit, when no
+	// write that waits comes to make it durable sooner; 5ms when zero.
 	MaxCommitDelay time.Duration
+	// CheckpointInterval is the longest the database file lags the
+	// journal: how often the writer's transaction is committed to the
+	// file, which then starts the journal anew; 1s when zero. Shorter
+	// keeps the journal and the replay after a crash short; longer
+	// commits fewer, larger transactions to the file.
+	CheckpointInterval time.Duration
 }
 
 // Stats counts the writer's work since Open.
 type Stats struct {
-	Commits    uint64        // transactions committed
-	Ops        uint64        // operations applied in them, failed ones included
-	Writes     uint64        // page writes at commit (bbolt's count)
-	ApplyTime  time.Duration // writer time spent applying operations
-	CommitTime time.Duration // writer time spent committing: writing pages and fsync
+	Replayed       uint64        // group commits read back from the journal at Open
+	Commits        uint64        // group commits: groups of operations made durable at once
+	Ops            uint64        // operations made durable in them, failed ones included
+	Checkpoints    uint64        // transactions committed to the database file
+	Writes         uint64        // page writes at checkpoints (bbolt's count)
+	ApplyTime      time.Duration // writer time spent applying operations
+	CommitTime     time.Duration // writer time spent writing and syncing the journal
+	CheckpointTime time.Duration // writer time spent committing to the database file
 }
 
 // Store is the bbolt ledger. Open one with Open; all methods are safe for
@@ -121,21 +155,31 @@ type Store struct {
 	now      func() time.Time
 	maxBatch int
 
-	maxCommitDelay time.Duration
+	maxCommitDelay     time.Duration
+	checkpointInterval time.Duration
+	maxTxOps           int   // the most ops a transaction holds before a checkpoint
+	maxJournal         int64 // the most journal bytes before a checkpoint
 
-	mu     sync.Mutex
-	cond   *sync.Cond // signalled when queue grows or closed is set
-	queue  []*op      // guarded by mu: operations waiting for the writer
-	closed bool       // guarded by mu: no more operations accepted
-	failed error      // guarded by mu: the commit error that stopped writes
+	replayed uint64                // journal records applied at Open
+	journal  *journal              // the writer's
+	epoch    atomic.Pointer[epoch] // the durable effects not yet in the file
+
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when queue grows or closed is set
+	queue   []*op      // guarded by mu: operations waiting for the writer
+	closed  bool       // guarded by mu: no more operations accepted
+	failed  error      // guarded by mu: the commit error that stopped writes
+	crashed bool       // guarded by mu: the writer stops as at a crash (tests)
 
 	done chan struct{} // closed when the writer has drained the queue and stopped
 
-	commits    atomic.Uint64
-	ops        atomic.Uint64
-	writes     atomic.Uint64
-	applyTime  atomic.Int64
-	commitTime atomic.Int64
+	commits        atomic.Uint64
+	ops            atomic.Uint64
+	checkpoints    atomic.Uint64
+	writes         atomic.Uint64
+	applyTime      atomic.Int64
+	commitTime     atomic.Int64
+	checkpointTime atomic.Int64
 }
 
 // Open opens the ledger in directory dir, creating the directory (mode
@@ -165,6 +209,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.MaxCommitDelay <= 0 {
 		opts.MaxCommitDelay = 5 * time.Millisecond
 	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Second
+	}
 	path := filepath.Join(dir, FileName)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:         opts.LockTimeout,
@@ -182,22 +229,75 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
+	log := opts.Logger.With("subsystem", "ledger", "path", path)
+	j, replayed, base, err := recoverJournal(db, filepath.Join(dir, journalFileName), opts.NoSync)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+	}
+	if replayed > 0 {
+		log.Info("ledger recovered writes from its journal", "group_commits", replayed)
+	}
 	s := &Store{
 		db:       db,
 		path:     path,
-		log:      opts.Logger.With("subsystem", "ledger", "path", path),
+		log:      log,
 		now:      opts.Now,
 		maxBatch: opts.MaxBatch,
 		done:     make(chan struct{}),
+		journal:  j,
+		replayed: uint64(replayed),
 
-		maxCommitDelay: opts.MaxCommitDelay,
+		maxCommitDelay:     opts.MaxCommitDelay,
+		checkpointInterval: opts.CheckpointInterval,
+		maxTxOps:           8 << 10,
+		maxJournal:         64 << 20,
 	}
+	s.epoch.Store(&epoch{base: base})
 	if opts.NoSync {
 		s.log.Warn("ledger opened without fsync: acknowledged writes can be lost in a crash")
 	}
 	s.cond = sync.NewCond(&s.mu)
 	go s.run()
 	return s, nil
+}
+
+// recoverJournal opens the journal, applies the records of the current
+// generation to the database file, and starts the next generation, which
+// the file records in the same transaction: a record written before this
+// Open can never be read back after it. It returns the journal, how many
+// records it applied, and the id of the file's committed transaction.
+func recoverJournal(db *bbolt.DB, path string, noSync bool) (*journal, int, uint64, error) {
+	j, data, err := openJournal(path, noSync)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	var replayed int
+	var gen, base uint64
+	err = db.Update(func(tx *bbolt.Tx) error {
+		info := tx.Bucket(bucketInfo)
+		if v := info.Get(keyJournalGen); v != nil {
+			if len(v) != 8 {
+				return fmt.Errorf("%w: journal generation of %d bytes", errCorrupt, len(v))
+			}
+			gen = binary.BigEndian.Uint64(v)
+		}
+		for _, rec := range journalRecords(data, gen) {
+			if err := replayEffects(tx, rec); err != nil {
+				return fmt.Errorf("journal record %d: %w", replayed+1, err)
+			}
+			replayed++
+		}
+		gen++
+		base = uint64(tx.ID())
+		return info.Put(keyJournalGen, binary.BigEndian.AppendUint64(nil, gen))
+	})
+	if err != nil {
+		j.close()
+		return nil, 0, 0, err
+	}
+	j.restart(gen)
+	return j, replayed, base, nil
 }
 
 func initSchema(tx *bbolt.Tx) error {
@@ -227,11 +327,14 @@ func (s *Store) Path() string { return s.path }
 // ratio is the average group-commit size.
 func (s *Store) Stats() Stats {
 	return Stats{
-		Commits:    s.commits.Load(),
-		Ops:        s.ops.Load(),
-		Writes:     s.writes.Load(),
-		ApplyTime:  time.Duration(s.applyTime.Load()),
-		CommitTime: time.Duration(s.commitTime.Load()),
+		Replayed:       s.replayed,
+		Commits:        s.commits.Load(),
+		Ops:            s.ops.Load(),
+		Checkpoints:    s.checkpoints.Load(),
+		Writes:         s.writes.Load(),
+		ApplyTime:      time.Duration(s.applyTime.Load()),
+		CommitTime:     time.Duration(s.commitTime.Load()),
+		CheckpointTime: time.Duration(s.checkpointTime.Load()),
 	}
 }
 
@@ -249,7 +352,8 @@ func (s *Store) Close(ctx context.Context) error {
 	s.mu.Unlock()
 
 	closeDB := func() error {
-		if err := s.db.Close(); err != nil {
+		err := errors.Join(s.db.Close(), s.journal.close())
+		if err != nil {
 			return &ledger.Error{Op: "close", Err: err}
 		}
 		return nil
@@ -274,12 +378,13 @@ func (s *Store) Close(ctx context.Context) error {
 // transaction; it must return before its first write any error that is
 // the caller's (validation, state), so that a failed op writes nothing.
 // Only a failing write itself may leave partial writes: such errors are
-// wrapped in writeError and make the writer redo the transaction's ops
-// one at a time.
+// wrapped in writeError, and the writer drops the transaction and builds
+// it again without the op (see Store.rebuild). An apply function may thus
+// run more than once, on the same state, and must give the same result.
 type op struct {
 	name   string
 	apply  func(w *wtx) (any, error)
-	noWait bool // answer once applied, before the commit (ReserveOp.NoWait)
+	noWait bool // answer once applied, before it is durable (ReserveOp.NoWait)
 
 	// Set by the writer. answered: done is closed, res and err are the
 	// caller's and are not written again.
@@ -289,21 +394,65 @@ type op struct {
 	done     chan struct{}
 }
 
-// wtx is the writer's transaction, its buckets looked up once.
+// wtx is the writer's transaction, its buckets looked up once, and the
+// effects applied to it since they were last made durable.
 type wtx struct {
 	tx                                      *bbolt.Tx
 	channels, jobs, receipts, batches, meta *bbolt.Bucket
+	buckets                                 [numBuckets]*bbolt.Bucket
+
+	rec     []byte    // the next journal record: room for its header, then the effects
+	effects []pending // the same effects, to publish to reads once durable
 }
 
 func newWtx(tx *bbolt.Tx) *wtx {
-	return &wtx{
-		tx:       tx,
-		channels: tx.Bucket(bucketChannels),
-		jobs:     tx.Bucket(bucketJobs),
-		receipts: tx.Bucket(bucketReceipts),
-		batches:  tx.Bucket(bucketBatches),
-		meta:     tx.Bucket(bucketMeta),
+	w := &wtx{tx: tx, rec: make([]byte, journalHeaderLen, 64<<10)}
+	for b := bChannels; b < numBuckets; b++ {
+		w.buckets[b] = tx.Bucket(bucketNames[b])
 	}
+	w.channels, w.jobs, w.receipts, w.batches, w.meta = w.buckets[bChannels], w.buckets[bJobs], w.buckets[bReceipts], w.buckets[bBatches], w.buckets[bMeta]
+	return w
+}
+
+// put, del and nextSequence write through to the transaction and record
+// the effect for the journal. A failed write is a writeError (see op).
+// Keys and values must not be modified afterwards: the transaction, the
+// journal record and reads share them.
+func (w *wtx) put(b bucketID, k, v []byte) error {
+	if err := w.buckets[b].Put(k, v); err != nil {
+		return &writeError{err}
+	}
+	w.rec = appendPut(w.rec, b, k, v)
+	w.effects = append(w.effects, pending{bucket: b, key: k, value: v})
+	return nil
+}
+
+func (w *wtx) del(b bucketID, k []byte) error {
+	if err := w.buckets[b].Delete(k); err != nil {
+		return &writeError{err}
+	}
+	w.rec = appendDelete(w.rec, b, k)
+	w.effects = append(w.effects, pending{bucket: b, key: k, del: true})
+	return nil
+}
+
+func (w *wtx) nextSequence(b bucketID) (uint64, error) {
+	seq, err := w.buckets[b].NextSequence()
+	if err != nil {
+		return 0, &writeError{err}
+	}
+	w.rec = appendSequence(w.rec, b, seq)
+	return seq, nil
+}
+
+// unflushed reports whether effects wait to be made durable.
+func (w *wtx) unflushed() bool { return len(w.rec) > journalHeaderLen }
+
+// flushed forgets the effects recorded so far: they are durable.
+func (w *wtx) flushed() {
+	w.rec = w.rec[:journalHeaderLen]
+	clear(w.effects) // let the published keys and values go with the epoch
+	w.effects = w.effects[:0]
 }
 
 type writeError struct{ err error }
@@ -350,16 +499,25 @@ func (s *Store) submit(ctx context.Context, o *op) (any, error) {
 	return o.res, nil
 }
 
-// openTx is the writer's transaction while it is open: the ops applied to
-// it, in order. It stays open past one batch only while every op in it
-// was answered before the commit (NoWait), until an op that waits comes,
-// the store closes, it holds maxBatch ops, or its deadline passes.
+// openTx is the writer's transaction while it is open: every op applied
+// since the last checkpoint, in order. ops[:flushed] are durable in the
+// journal; the rest are not yet.
 type openTx struct {
-	tx       *bbolt.Tx
-	w        *wtx
-	ops      []*op
-	waiting  bool      // some op in it waits for the commit
-	deadline time.Time // when its NoWait ops must be committed
+	tx           *bbolt.Tx
+	w            *wtx
+	ops          []*op
+	flushed      int
+	waiting      bool      // some op after flushed waits to be durable
+	flushBy      time.Time // when the ops after flushed must be made durable
+	checkpointBy time.Time // when the transaction must be committed
+}
+
+// wakeAt is when the writer must act on the transaction with no new op.
+func (t *openTx) wakeAt() time.Time {
+	if len(t.ops) > t.flushed && t.flushBy.Before(t.checkpointBy) {
+		return t.flushBy
+	}
+	return t.checkpointBy
 }
 
 // run is the writer: it drains the queue in batches until closed.
@@ -368,12 +526,16 @@ func (s *Store) run() {
 	var open *openTx
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed && (open == nil || time.Now().Before(open.deadline)) {
+		for len(s.queue) == 0 && !s.closed {
 			if open == nil {
 				s.cond.Wait()
 				continue
 			}
-			t := time.AfterFunc(time.Until(open.deadline), s.wake)
+			wake := open.wakeAt()
+			if !time.Now().Before(wake) {
+				break
+			}
+			t := time.AfterFunc(time.Until(wake), s.wake)
 			s.cond.Wait()
 			t.Stop()
 		}
@@ -384,9 +546,15 @@ func (s *Store) run() {
 		} else {
 			s.queue = s.queue[n:]
 		}
-		closed, failed := s.closed, s.failed
+		closed, failed, crashed := s.closed, s.failed, s.crashed
 		s.mu.Unlock()
 
+		if crashed {
+			if open != nil {
+				_ = open.tx.Rollback()
+			}
+			return
+		}
 		if len(batch) == 0 && open == nil {
 			return // closed, and every write is committed
 		}
@@ -395,24 +563,42 @@ func (s *Store) run() {
 			continue
 		}
 		open = s.apply(open, batch)
-		if open != nil && (open.waiting || closed || len(open.ops) >= s.maxBatch || !time.Now().Before(open.deadline)) {
-			s.commit(open)
+		if open == nil {
+			continue
+		}
+		now := time.Now()
+		switch {
+		case closed || len(open.ops) >= s.maxTxOps || !now.Before(open.checkpointBy) ||
+			s.journal.off+int64(len(open.w.rec)) > s.maxJournal:
+			s.checkpoint(open)
 			open = nil
+		case open.waiting || (len(open.ops) > open.flushed && !now.Before(open.flushBy)):
+			if !s.flush(open) {
+				open = nil
+			}
 		}
 	}
 }
 
-// wake rouses the writer to commit an open transaction at its deadline.
+// wake rouses the writer to act on an open transaction at its deadline.
 func (s *Store) wake() {
 	s.mu.Lock()
 	s.cond.Broadcast()
 	s.mu.Unlock()
 }
 
+// begin opens the writer's transaction.
+func (s *Store) begin(now time.Time) (*openTx, error) {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return nil, err
+	}
+	return &openTx{tx: tx, w: newWtx(tx), checkpointBy: now.Add(s.checkpointInterval)}, nil
+}
+
 // apply applies batch to the open transaction, beginning one when open is
-// nil, and answers the ops that do not wait for the commit. It returns
-// the transaction still open, or nil when it had to give it up: then
-// every op in it has been redone in a transaction of its own.
+// nil, and answers the ops that do not wait to be durable. It returns the
+// transaction still open, or nil when the store failed.
 func (s *Store) apply(open *openTx, batch []*op) *openTx {
 	if len(batch) == 0 {
 		return open
@@ -420,51 +606,35 @@ func (s *Store) apply(open *openTx, batch []*op) *openTx {
 	start := time.Now()
 	defer func() { s.applyTime.Add(int64(time.Since(start))) }()
 	if open == nil {
-		tx, err := s.db.Begin(true)
-		if err != nil {
+		var err error
+		if open, err = s.begin(start); err != nil {
 			s.fail(err)
 			finish(batch, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
 			return nil
 		}
-		open = &openTx{tx: tx, w: newWtx(tx), deadline: start.Add(s.maxCommitDelay)}
 	}
 	for i, o := range batch {
 		res, err := safeApply(o, open.w)
 		var we *writeError
 		if errors.As(err, &we) {
-			// A write failed midway: the transaction may hold part of
-			// o. Drop it all and redo each of its ops in its own
-			// transaction, so that only o fails.
-			_ = open.tx.Rollback()
-			redo := append(append([]*op(nil), open.ops...), batch[i:]...)
-			if len(redo) == 1 {
-				s.log.Error("ledger write failed", "op", o.name, "err", err)
-				if !o.answered {
-					o.res, o.err = res, err
-				}
-				finish(redo, nil)
+			// A write failed midway: the transaction may hold part of o.
+			s.log.Error("ledger write failed; dropping it from its transaction", "op", o.name, "err", err)
+			o.res, o.err = res, err
+			finish([]*op{o}, nil)
+			if open = s.rebuild(open); open == nil {
+				finish(batch[i+1:], fmt.Errorf("%w: %w", ledger.ErrFailed, err))
 				return nil
 			}
-			s.log.Warn("ledger write failed; redoing its transaction one op at a time", "op", o.name, "ops", len(redo), "err", err)
-			for _, o := range redo {
-				if single := s.apply(nil, []*op{o}); single != nil {
-					s.commit(single)
-				}
-			}
-			return nil
+			continue
 		}
-		switch {
-		case o.answered:
-			// Redone after a failed write: the caller has its outcome.
-			if err != nil {
-				s.log.Error("a write answered before its commit failed when redone", "op", o.name, "err", err)
-			}
-		case o.noWait:
-			o.res, o.err = res, err
+		if len(open.ops) == open.flushed {
+			open.flushBy = start.Add(s.maxCommitDelay)
+		}
+		o.res, o.err = res, err
+		if o.noWait {
 			o.answered = true
 			close(o.done)
-		default:
-			o.res, o.err = res, err
+		} else {
 			open.waiting = true
 		}
 		open.ops = append(open.ops, o)
@@ -472,36 +642,109 @@ func (s *Store) apply(open *openTx, batch []*op) *openTx {
 	return open
 }
 
-// commit commits the open transaction and answers its ops.
-func (s *Store) commit(open *openTx) {
-	start := time.Now()
-	err := open.tx.Commit()
-	s.commitTime.Add(int64(time.Since(start)))
+// rebuild drops the open transaction, which holds part of an op whose
+// write failed, and applies every op before that one again, in order, in
+// a new transaction. They applied before on the same state, so they give
+// the same results again; the effects already durable are not recorded
+// twice. It returns nil, the store failed, if that does not hold.
+func (s *Store) rebuild(open *openTx) *openTx {
+	_ = open.tx.Rollback()
+	fresh, err := s.begin(time.Now())
+	if err == nil {
+		fresh.flushed, fresh.waiting, fresh.flushBy, fresh.checkpointBy = open.flushed, open.waiting, open.flushBy, open.checkpointBy
+		for i, o := range open.ops {
+			if _, err = safeApply(o, fresh.w); err != nil && errors.As(err, new(*writeError)) {
+				_ = fresh.tx.Rollback()
+				break
+			}
+			err = nil
+			if i+1 == open.flushed {
+				fresh.w.flushed()
+			}
+		}
+	}
 	if err != nil {
-		// What reached the disk is unknown, and bbolt's view of the file
-		// may differ from it: take no more writes until reopened.
+		s.fail(err)
+		finish(open.ops, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
+		return nil
+	}
+	fresh.ops = open.ops
+	return fresh
+}
+
+// flush makes the ops applied since the last flush durable: it writes
+// their effects to the journal, syncs it, publishes the effects to reads
+// and answers the ops. It returns false when the store failed.
+func (s *Store) flush(open *openTx) bool {
+	if open.w.unflushed() {
+		start := time.Now()
+		err := s.journal.write(open.w.rec)
+		s.commitTime.Add(int64(time.Since(start)))
+		if err != nil {
+			// What reached the disk is unknown: take no more writes until
+			// reopened, when the journal is read back.
+			s.fail(err)
+			_ = open.tx.Rollback()
+			finish(open.ops, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
+			return false
+		}
+		s.epoch.Load().publish(open.w.effects)
+		open.w.flushed()
+	}
+	// Ops that failed wrote nothing, but they are answered only now: what
+	// they saw is durable now.
+	s.commits.Add(1)
+	s.ops.Add(uint64(len(open.ops) - open.flushed))
+	finish(open.ops[open.flushed:], nil)
+	open.flushed, open.waiting = len(open.ops), false
+	return true
+}
+
+// checkpoint commits the open transaction to the database file, starts
+// the next generation of the journal, and answers the ops not yet
+// answered.
+func (s *Store) checkpoint(open *openTx) {
+	start := time.Now()
+	gen := s.journal.gen + 1
+	id := uint64(open.tx.ID()) // the committed state's id, once committed
+	err := open.tx.Bucket(bucketInfo).Put(keyJournalGen, binary.BigEndian.AppendUint64(nil, gen))
+	if err == nil {
+		err = open.tx.Commit()
+	} else {
+		_ = open.tx.Rollback()
+	}
+	s.checkpointTime.Add(int64(time.Since(start)))
+	if err != nil {
+		// What reached the file is unknown, and bbolt's view of it may
+		// differ: take no more writes until reopened. The writes made
+		// durable in the journal are read back then.
 		s.fail(err)
 		lost := 0
-		for _, o := range open.ops {
+		for _, o := range open.ops[open.flushed:] {
 			if o.answered && o.err == nil {
 				lost++
 			}
 		}
 		if lost > 0 {
-			s.log.Error("writes answered before their commit are lost with it", "writes", lost)
+			s.log.Error("writes answered before they were durable are lost", "writes", lost)
 		}
 		finish(open.ops, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
 		return
 	}
-	s.commits.Add(1)
-	s.ops.Add(uint64(len(open.ops)))
+	s.epoch.Store(&epoch{base: id})
+	s.journal.restart(gen)
+	s.checkpoints.Add(1)
 	txStats := open.tx.Stats()
 	s.writes.Add(uint64(txStats.GetWrite()))
+	if n := len(open.ops) - open.flushed; n > 0 {
+		s.commits.Add(1)
+		s.ops.Add(uint64(n))
+	}
 	finish(open.ops, nil)
 }
 
-// safeApply runs o.apply, turning a panic into an error that also
-// discards the transaction, since the op may have written part of itself.
+// safeApply runs o.apply, turning a panic into a writeError, since the op
+// may have written part of itself.
 func safeApply(o *op, w *wtx) (res any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -527,7 +770,7 @@ func finish(batch []*op, err error) {
 }
 
 func (s *Store) fail(err error) {
-	s.log.Error("ledger commit failed; refusing writes until reopened", "err", err)
+	s.log.Error("ledger write failed; refusing writes until reopened", "err", err)
 	s.mu.Lock()
 	if s.failed == nil {
 		s.failed = err
@@ -537,9 +780,17 @@ func (s *Store) fail(err error) {
 
 // ------------------------------------------------------------------- reads
 
-// view runs fn in a read-only transaction.
-func (s *Store) view(opName string, fn func(tx *bbolt.Tx) error) error {
-	err := s.db.View(fn)
+// view runs fn in a read-only transaction, with the effects made durable
+// since the last checkpoint laid over it (see epoch).
+func (s *Store) view(opName string, fn func(r *rtx) error) error {
+	ep := s.epoch.Load()
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		r := &rtx{tx: tx}
+		if uint64(tx.ID()) == ep.base {
+			r.ep = ep
+		}
+		return fn(r)
+	})
 	if err == nil {
 		return nil
 	}
