@@ -7,7 +7,6 @@
 package nodetest
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/ecdsa"
@@ -54,7 +53,11 @@ type Agent struct {
 	// (nil: VerifyEvery times the job's max cost). Whenever one more
 	// receipt would pass a bound the agent verifies the highest receipt
 	// not covered; it verifies them all when no job is in flight and in
-	// Verify. 0 and 1 verify every receipt.
+	// Verify. 0 and 1 verify every receipt. The rule is wire.ReceiptBook's,
+	// the agent SDK's too. The agent does not bound the gaps in seq
+	// ("Receipts above a gap"): its vouchers build on the sum of its
+	// receipts' costs, never on a cumulative_charged, so a jump in one
+	// costs it nothing.
 	VerifyEvery       int
 	UnverifiedCostCap *big.Int
 
@@ -73,13 +76,9 @@ type Agent struct {
 	closed    error
 	voucher   *big.Int // the highest voucher signed, and its signature
 	sig       []byte
-	// The receipts, checked as docs/protocol.md says.
-	held     map[uint64]*wire.Receipt // by seq
-	open     map[uint64]bool          // the seqs held that no verified receipt covers
-	highest  *big.Int                 // the highest cumulative_charged held
-	proven   *big.Int                 // the highest cumulative_charged verified
-	verified int                      // signatures verified
-	bad      error                    // a receipt failed: the provider is untrusted
+	// The receipts, checked as docs/protocol.md says; made on first use,
+	// under the rule VerifyEvery and UnverifiedCostCap say then.
+	receipts *wire.ReceiptBook
 
 	seq atomic.Uint64
 }
@@ -95,7 +94,6 @@ func Dial(ctx context.Context, url string, key *ecdsa.PrivateKey, provider commo
 	a := &Agent{
 		key: key, conn: conn, dec: wire.Decoder{Direction: wire.NodeToAgent},
 		committed: new(big.Int), charged: new(big.Int), pending: map[string]chan wire.Message{},
-		held: map[uint64]*wire.Receipt{}, open: map[uint64]bool{}, highest: new(big.Int), proven: new(big.Int),
 	}
 	if err := a.handshake(ctx, provider); err != nil {
 		conn.Close()
@@ -117,7 +115,11 @@ func (a *Agent) Charged() *big.Int {
 func (a *Agent) Receipts() (held, verified int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.held), a.verified
+	if a.receipts == nil {
+		return 0, 0
+	}
+	f := a.receipts.Figures()
+	return f.Held, f.Verified
 }
 
 // Verify verifies the receipts that VerifyEvery left uncovered, so that
@@ -247,7 +249,7 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 
 	events := make(chan wire.Message, 64)
 	a.mu.Lock()
-	if err := cmp.Or(a.closed, a.bad); err != nil {
+	if err := cmp.Or(a.closed, a.bookLocked().Err()); err != nil {
 		a.mu.Unlock()
 		return Outcome{}, err
 	}
@@ -361,98 +363,24 @@ func (a *Agent) check(m *wire.Result, maxCost *big.Int) error {
 // accept checks r against the receipts held by seq and holds it,
 // verifying signatures as VerifyEvery says.
 func (a *Agent) accept(r *wire.Receipt, maxCost *big.Int) error {
-	checked := a.VerifyEvery <= 1
-	if checked {
-		if err := r.Verify(a.domain, a.provider); err != nil {
-			return a.fail(fmt.Errorf("receipt seq %d: %w", r.Seq, err))
-		}
-	}
+	// Without a batch rule every signature is verified: here, outside the
+	// lock, so that results ending together verify theirs together. One
+	// that fails is verified again by Take, which says why.
+	checked := a.VerifyEvery <= 1 && r.Verify(a.domain, a.provider) == nil
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.bad != nil {
-		return a.bad
-	}
-	if err := a.fitLocked(r); err != nil {
-		return a.failLocked(a.blameLocked(r, checked, err))
-	}
-	if a.held[r.Seq] != nil {
-		return nil // a replay of the receipt held
-	}
-	a.held[r.Seq] = r
-	if cum := r.CumulativeCharged.Big(); cum.Cmp(a.highest) > 0 {
-		a.highest = cum
-	}
-	if checked {
-		a.provedLocked(r)
-		return nil
-	}
-	a.open[r.Seq] = true
-	for s := r.Seq + 1; a.held[s] != nil; s++ {
-		if !a.open[s] {
-			a.coverLocked(r.Seq) // a verified receipt above covers it
-			break
-		}
-	}
-	limit := cmp.Or(a.UnverifiedCostCap, new(big.Int).Mul(maxCost, big.NewInt(int64(a.VerifyEvery))))
-	for len(a.open) >= a.VerifyEvery || new(big.Int).Sub(a.highest, a.proven).Cmp(limit) > 0 {
-		if err := a.proveTopLocked(); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, _, err := a.bookLocked().Take(r, maxCost, nil, checked)
+	return err
 }
 
-// fitLocked checks r's seq and cumulative_charged against the receipts
-// of seq − 1 and seq + 1, where held; a replayed receipt is the one held.
-func (a *Agent) fitLocked(r *wire.Receipt) error {
-	cost, cum := r.Cost.Big(), r.CumulativeCharged.Big()
-	before := new(big.Int).Sub(cum, cost)
-	if held, ok := a.held[r.Seq]; ok {
-		if held.JobID != r.JobID || held.CumulativeCharged.Cmp(r.CumulativeCharged) != 0 || !bytes.Equal(held.Signature, r.Signature) {
-			return fmt.Errorf("two receipts with seq %d", r.Seq)
-		}
-		return nil
+// bookLocked returns the receipt book, made on first use.
+func (a *Agent) bookLocked() *wire.ReceiptBook {
+	if a.receipts == nil {
+		a.receipts = wire.NewReceiptBook(a.ChannelID, a.VerifyEvery, a.UnverifiedCostCap, func(r *wire.Receipt) error {
+			return r.Verify(a.domain, a.provider)
+		})
 	}
-	switch lo, hi := a.held[r.Seq-1], a.held[r.Seq+1]; {
-	case r.Seq == 0 || before.Sign() < 0:
-		return fmt.Errorf("receipt seq %d: cumulative_charged %s, cost %s", r.Seq, cum, cost)
-	case r.Seq == 1 && before.Sign() != 0, lo != nil && lo.CumulativeCharged.Big().Cmp(before) != 0:
-		return fmt.Errorf("receipt seq %d: cumulative_charged %s − cost %s does not follow seq %d", r.Seq, cum, cost, r.Seq-1)
-	case hi != nil && new(big.Int).Sub(hi.CumulativeCharged.Big(), hi.Cost.Big()).Cmp(cum) != 0:
-		return fmt.Errorf("receipt seq %d: cumulative_charged %s does not lead to seq %d", r.Seq, cum, r.Seq+1)
-	}
-	return nil
-}
-
-// coverLocked takes seq, and the open seqs below it without a gap, out
-// of the open ones.
-func (a *Agent) coverLocked(seq uint64) {
-	for ; a.open[seq]; seq-- {
-		delete(a.open, seq)
-	}
-}
-
-// provedLocked counts r's signature verified: r covers its run.
-func (a *Agent) provedLocked(r *wire.Receipt) {
-	a.verified++
-	a.coverLocked(r.Seq)
-	if cum := r.CumulativeCharged.Big(); cum.Cmp(a.proven) > 0 {
-		a.proven = cum
-	}
-}
-
-// proveTopLocked verifies the highest open receipt.
-func (a *Agent) proveTopLocked() error {
-	top := uint64(0)
-	for seq := range a.open {
-		top = max(top, seq)
-	}
-	r := a.held[top]
-	if err := r.Verify(a.domain, a.provider); err != nil {
-		return a.failLocked(fmt.Errorf("receipt seq %d, held unverified: %w", top, err))
-	}
-	a.provedLocked(r)
-	return nil
+	return a.receipts
 }
 
 // prove verifies open receipts, the highest first, until none is left,
@@ -460,40 +388,9 @@ func (a *Agent) proveTopLocked() error {
 func (a *Agent) prove() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for a.bad == nil && len(a.open) > 0 {
-		a.proveTopLocked()
-	}
-	return a.bad
-}
-
-// blameLocked returns why r does not fit: a signature that is not the
-// provider's, r's (unless checked) or an open receipt's, else err.
-func (a *Agent) blameLocked(r *wire.Receipt, checked bool, err error) error {
-	if !checked {
-		if serr := r.Verify(a.domain, a.provider); serr != nil {
-			return fmt.Errorf("receipt seq %d: %w", r.Seq, serr)
-		}
-	}
-	for seq := range a.open {
-		if serr := a.held[seq].Verify(a.domain, a.provider); serr != nil {
-			return fmt.Errorf("receipt seq %d, held unverified: %w", seq, serr)
-		}
-	}
-	return err
-}
-
-// fail marks the provider untrusted: every later job fails with err.
-func (a *Agent) fail(err error) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.failLocked(err)
-}
-
-func (a *Agent) failLocked(err error) error {
-	if a.bad == nil {
-		a.bad = err
-	}
-	return a.bad
+	b := a.bookLocked()
+	b.Prove()
+	return b.Err()
 }
 
 // Close closes the connection.

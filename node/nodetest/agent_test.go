@@ -62,7 +62,6 @@ func offline(every int) (*Agent, func(forged bool, rc *contracts.Receipt) []byte
 	a := &Agent{
 		ChannelID: channel, Price: price, VerifyEvery: every, domain: p.d, provider: p.addr,
 		committed: new(big.Int), charged: new(big.Int), pending: map[string]chan wire.Message{},
-		held: map[uint64]*wire.Receipt{}, open: map[uint64]bool{}, highest: new(big.Int), proven: new(big.Int),
 	}
 	return a, p.sign
 }
@@ -92,6 +91,13 @@ func results(a *Agent, sign func(bool, *contracts.Receipt) []byte, n int, forged
 
 var maxCost = big.NewInt(1 << 20)
 
+// uncovered counts the receipts a holds that no verified receipt covers.
+func (a *Agent) uncovered() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.bookLocked().Figures().Uncovered
+}
+
 // VerifyEvery's rule on receipts that come out of order: its bounds hold
 // after every receipt, a fraction of the signatures are verified, and
 // Verify leaves every receipt covered. VerifyEvery 0 verifies each.
@@ -108,10 +114,7 @@ func TestVerifyEvery(t *testing.T) {
 			if err := a.check(m, maxCost); err != nil {
 				t.Fatalf("every %d, seq %d: %v", every, m.Receipt.Seq, err)
 			}
-			a.mu.Lock()
-			open := len(a.open)
-			a.mu.Unlock()
-			if open >= max(every, 1) {
+			if open := a.uncovered(); open >= max(every, 1) {
 				t.Fatalf("every %d: %d receipts uncovered", every, open)
 			}
 		}
@@ -120,8 +123,8 @@ func TestVerifyEvery(t *testing.T) {
 		}
 		held, verified := a.Receipts()
 		switch {
-		case held != 200 || len(a.open) != 0:
-			t.Fatalf("every %d: %d held, %d uncovered after Verify", every, held, len(a.open))
+		case held != 200 || a.uncovered() != 0:
+			t.Fatalf("every %d: %d held, %d uncovered after Verify", every, held, a.uncovered())
 		case every == 0 && verified != 200, every > 1 && (verified == 0 || verified > 200/every*3):
 			t.Fatalf("every %d: %d of 200 verified", every, verified)
 		}
@@ -279,9 +282,7 @@ func TestVerifyEveryRun(t *testing.T) {
 			}
 			continue
 		}
-		a.mu.Lock()
-		open := len(a.open)
-		a.mu.Unlock()
+		open := a.uncovered()
 		if len(failed) > 0 || open != 0 || held != workers*perWorker || verified == 0 || verified > held/4 || a.Charged().Cmp(charged()) != 0 {
 			t.Fatalf("errors %v; %d uncovered once idle; %d held, %d verified; charged %s, the node's %s", failed, open, held, verified, a.Charged(), charged())
 		}
