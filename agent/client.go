@@ -70,11 +70,11 @@ type Config struct {
 	// neighbours. A verified receipt covers the unbroken run of receipts
 	// below it: its signed cumulative_charged proves their running total.
 	// The client holds fewer than VerifyReceiptsEvery receipts that no
-	// verified receipt covers, and its charged figure (what vouchers build
-	// on) never exceeds what verified receipts prove by more than
-	// UnverifiedCostCap: whenever one more receipt would pass either
-	// bound, it verifies the highest receipt not covered, until both
-	// hold. It also verifies what is not covered when no job is in
+	// verified receipt covers, and its charged figure (the highest
+	// cumulative_charged held) never exceeds what verified receipts
+	// prove by more than UnverifiedCostCap: whenever one more receipt
+	// would pass either bound, it verifies the highest receipt not
+	// covered, until both hold. It also verifies what is not covered when no job is in
 	// flight, in Account and in Close. Covered receipts are not each proven signed; their total is.
 	// A receipt found not to be the provider's, then or later, marks it
 	// untrusted, as it would on arrival. 0 or 1 verifies every receipt.
@@ -83,6 +83,20 @@ type Config struct {
 	// may exceed what verified receipts prove; nil is VerifyReceiptsEvery
 	// times the max cost of the job whose receipt comes.
 	UnverifiedCostCap *big.Int
+
+	// SharedChargeCap is for a channel that other clients pay from too
+	// (the same signer key in another process): the charges of their jobs
+	// show here as gaps in the receipts' seqs. Whatever a receipt's
+	// cumulative_charged says was charged for receipts not held is
+	// accepted only while the client's own jobs in flight (whose receipts
+	// will fill the gaps) can explain it, plus SharedChargeCap; a
+	// receipt beyond that is refused and the provider untrusted. Vouchers
+	// build on the costs of the receipts held plus at most
+	// SharedChargeCap of those gaps, so a provider can make this client
+	// sign for at most SharedChargeCap more than its own jobs cost
+	// (docs/protocol.md, "Receipts above a gap"). nil or zero: the
+	// channel is this client's alone.
+	SharedChargeCap *big.Int
 
 	// Dialer dials the endpoint; default websocket.DefaultDialer.
 	Dialer *websocket.Dialer
@@ -99,6 +113,12 @@ type Config struct {
 	// default 10s.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
+
+	// book, when set (by a Payer), is the account of Channel that another
+	// Client of the same Payer keeps: the two share it, so that the
+	// receipts of each explain the gaps the other's jobs leave, and each
+	// voucher covers the jobs of both. It was read back from Store.
+	book *book
 }
 
 // AutoTopUp is a top-up policy a Client applies by itself. Channels holds
@@ -181,9 +201,12 @@ type Result struct {
 // at once, up to the node's max_jobs_in_flight jobs run together (more
 // wait), and their messages interleave on the connection.
 //
-// Per channel it keeps what the receipts say was charged and the max cost
-// of every job in flight, and signs each voucher for exactly their sum
-// with the new job's max cost. It checks every receipt, and verifies the
+// Per channel it keeps the receipts and the max cost of every job in
+// flight, and signs each voucher for exactly the receipts' costs plus the
+// max cost of every job in flight, this one included. A receipt above a
+// gap in seq whose cumulative_charged says more was charged than the jobs
+// in flight can explain is refused (docs/protocol.md, "Receipts above a
+// gap"). It checks every receipt, and verifies the
 // provider's signature on each unless Config.VerifyReceiptsEvery lets
 // some wait; a provider whose receipts do not add up is marked untrusted
 // and paid no more (CodeUntrusted).
@@ -191,7 +214,10 @@ type Result struct {
 // A dropped connection is dialled again with backoff, and the jobs in
 // flight are submitted again under the same ids: the node's idempotency
 // replays what it finished and runs nothing twice. Use one Client per
-// channel at a time: the vouchers it signs assume it sees every job.
+// channel at a time (or the Clients of one Payer, which share their
+// account of a channel): the vouchers it signs assume it sees every job,
+// and another client's charges are refused as gaps its own jobs cannot
+// fill, unless Config.SharedChargeCap allows them.
 type Client struct {
 	cfg      Config
 	domain   *contracts.Domain
@@ -273,12 +299,17 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		lifetime: lifetime, stop: stop,
 		log: cfg.Logger.With("component", "agent", "provider", cfg.Offer.Provider, "channel", cfg.Channel),
 	}
-	c.book = newBook(cfg.Channel, cfg.VerifyReceiptsEvery, cfg.UnverifiedCostCap, func(r *wire.Receipt) error {
-		return r.Verify(c.domain, cfg.Offer.Provider)
-	})
-	if err := c.reload(); err != nil {
-		stop()
-		return nil, err
+	if cfg.book != nil && cfg.book.channel == cfg.Channel {
+		c.book = cfg.book
+	} else {
+		domain := c.domain
+		c.book = newBook(cfg.Channel, cfg.VerifyReceiptsEvery, cfg.UnverifiedCostCap, cfg.SharedChargeCap, func(r *wire.Receipt) error {
+			return r.Verify(domain, cfg.Offer.Provider)
+		})
+		if err := c.reload(); err != nil {
+			stop()
+			return nil, err
+		}
 	}
 	if _, err := c.connect(ctx); err != nil {
 		c.Close()
@@ -316,7 +347,7 @@ func (c *Client) reload() error {
 			}
 			return &Error{Op: "dial", Code: CodeBadReceipt, Message: fmt.Sprintf("stored receipt seq %d", r.Receipt.Seq), Err: err}
 		}
-		dup, _, err := c.book.accept(&r.Receipt, r.JobID, nil, true)
+		dup, err := c.book.load(&r.Receipt, r.JobID)
 		if err != nil {
 			return &Error{Op: "dial", Code: CodeBadReceipt, Message: "stored receipts do not add up", Err: err}
 		}
@@ -324,6 +355,7 @@ func (c *Client) reload() error {
 			c.cfg.Budget.Record(r.Asset, r.Time, r.Receipt.Cost.Big())
 		}
 	}
+	c.book.loaded()
 	if untrusted != nil {
 		c.book.markBad(untrusted)
 	}

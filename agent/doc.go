@@ -21,9 +21,12 @@
 //     contract, and answers it with the signer key. Submit pays for one
 //     job: it prices the job at its max cost (the offer's price for
 //     wire.ChatRequest.InputTokenBound and max_tokens), checks the Budget,
-//     and signs a voucher for what the receipts say was charged plus the
+//     and signs a voucher for the costs of the receipts it holds plus the
 //     max cost of every job in flight, this one included. Jobs are
-//     pipelined on one connection.
+//     pipelined on one connection; a receipt above a gap in seq is taken
+//     only while the jobs in flight can fill the gap (docs/protocol.md,
+//     "Receipts above a gap"), so a provider cannot have the agent sign
+//     for charges it cannot explain.
 //   - Every receipt is verified: the provider's signature, the channel,
 //     the job id, the output's hash, a cost within the job's max cost and
 //     the offer's price, and a cumulative_charged that follows the

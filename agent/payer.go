@@ -8,14 +8,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // Payer is an agent's paying side for any number of models: for a model
 // it chooses an offer on chain, finds the payer's open channel to that
 // provider in that asset naming the signer (or opens one, when Deposit
-// says how much), and keeps one Client per offer. The CLI's `run` and the
-// OpenAI-compatible proxy are built on it.
+// says how much), and keeps one Client per offer. The Clients of offers
+// that pay from one channel (two models of one provider, in one asset)
+// share one account of it: the receipts of each explain the gaps in seq
+// the other's jobs leave (docs/protocol.md, "Receipts above a gap"), and
+// every voucher covers the jobs in flight of both. The CLI's `run` and
+// the OpenAI-compatible proxy are built on it.
 type Payer struct {
 	Discovery *Discovery
 	// Channels holds the funding key; the channels it finds and opens name
@@ -45,6 +50,7 @@ type Payer struct {
 	mu      sync.Mutex
 	clients map[string]*Client     // by offer id; guarded by mu
 	chosen  map[string]chosenOffer // by model; guarded by mu
+	books   map[common.Hash]*book  // by channel, shared by its clients; guarded by mu
 }
 
 type chosenOffer struct {
@@ -110,14 +116,15 @@ func (p *Payer) Client(ctx context.Context, model string) (*Client, Offer, error
 	if p.Configure != nil {
 		p.Configure(&cfg)
 	}
+	cfg.book = p.books[cfg.Channel]
 	c, err := Dial(ctx, cfg)
 	if err != nil {
 		return nil, offer, err
 	}
 	if p.clients == nil {
-		p.clients = map[string]*Client{}
+		p.clients, p.books = map[string]*Client{}, map[common.Hash]*book{}
 	}
-	p.clients[key] = c
+	p.clients[key], p.books[cfg.Channel] = c, c.book
 	return c, offer, nil
 }
 

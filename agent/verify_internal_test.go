@@ -59,7 +59,7 @@ func history(t testing.TB) (*book, *wire.Result, *big.Int) {
 // under the batch rule every, capCost.
 func testBook(every int, capCost *big.Int) *book {
 	provider := crypto.PubkeyToAddress(fuzzProvider.PublicKey)
-	return newBook(fuzzChannel, every, capCost, func(r *wire.Receipt) error { return r.Verify(fuzzDomain, provider) })
+	return newBook(fuzzChannel, every, capCost, nil, func(r *wire.Receipt) error { return r.Verify(fuzzDomain, provider) })
 }
 
 func check(b *book, maxCost *big.Int, r *wire.Result) error {
@@ -90,6 +90,7 @@ func TestVerifyOutOfOrder(t *testing.T) {
 	r1 := signedResult(t, "a", "x", 10, 5, new(big.Int), 1)
 	r2 := signedResult(t, "b", "y", 20, 7, r1.Receipt.CumulativeCharged.Big(), 2)
 	r3 := signedResult(t, "c", "z", 30, 9, r2.Receipt.CumulativeCharged.Big(), 3)
+	send(t, b, r1, r2, r3) // their receipts fill the gaps below seq 3
 	for _, r := range []*wire.Result{r3, r1, r2} {
 		if _, _, err := b.accept(&r.Receipt, r.ID, nil, false); err != nil {
 			t.Fatal(err)
@@ -97,6 +98,7 @@ func TestVerifyOutOfOrder(t *testing.T) {
 	}
 	// A seq 2 that does not fit between 1 and 3 is caught from either side.
 	b = testBook(0, nil)
+	send(t, b, r1, r2, r3)
 	bad2 := signedResult(t, "b", "y", 20, 8, r1.Receipt.CumulativeCharged.Big(), 2)
 	for _, r := range []*wire.Result{r3, r1} {
 		if _, _, err := b.accept(&r.Receipt, r.ID, nil, false); err != nil {
