@@ -19,10 +19,21 @@ import (
 // whose id is above the base of the epoch it loaded began after that
 // commit, so the file holds them all and the read ignores them. An epoch
 // is loaded before the read transaction begins, so every effect published
-// before the read began is in one or the other.
+// before the read began is in one or the other. Reads hold the epoch's
+// lock only to look a key up or to copy the entries a scan needs.
 type epoch struct {
-	base    uint64
-	buckets [numBuckets]sync.Map // key (string) → *ovv, the latest effect on the key
+	base uint64
+
+	mu      sync.RWMutex
+	buckets [numBuckets]map[string]ovv // guarded by mu: the latest effect on each key
+}
+
+func newEpoch(base uint64) *epoch {
+	ep := &epoch{base: base}
+	for b := bChannels; b < numBuckets; b++ {
+		ep.buckets[b] = map[string]ovv{}
+	}
+	return ep
 }
 
 // ovv is one key's latest value; deleted when del is set. The value is
@@ -34,10 +45,20 @@ type ovv struct {
 
 // publish adds effects that have just become durable, in order.
 func (ep *epoch) publish(effects []pending) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
 	for i := range effects {
 		e := &effects[i]
-		ep.buckets[e.bucket].Store(string(e.key), &ovv{v: e.value, del: e.del})
+		ep.buckets[e.bucket][string(e.key)] = ovv{v: e.value, del: e.del}
 	}
+}
+
+// lookup returns the latest effect on k, if any.
+func (ep *epoch) lookup(b bucketID, k []byte) (ovv, bool) {
+	ep.mu.RLock()
+	defer ep.mu.RUnlock()
+	e, ok := ep.buckets[b][string(k)]
+	return e, ok
 }
 
 // pending is an effect applied to the writer's transaction, kept until it
@@ -61,8 +82,7 @@ func (r *rtx) bucket(b bucketID) *bbolt.Bucket { return r.tx.Bucket(bucketNames[
 // get returns the value under k, or nil.
 func (r *rtx) get(b bucketID, k []byte) []byte {
 	if r.ep != nil {
-		if x, ok := r.ep.buckets[b].Load(string(k)); ok {
-			e := x.(*ovv)
+		if e, ok := r.ep.lookup(b, k); ok {
 			if e.del {
 				return nil
 			}
@@ -88,12 +108,13 @@ func (r *rtx) scan(b bucketID, prefix, from []byte, fn func(k, v []byte) error) 
 	}
 	var over []scanEntry
 	if r.ep != nil {
-		r.ep.buckets[b].Range(func(x, y any) bool {
-			if k := x.(string); strings.HasPrefix(k, string(prefix)) && k >= string(from) {
-				over = append(over, scanEntry{k: []byte(k), ovv: *y.(*ovv)})
+		r.ep.mu.RLock()
+		for k, e := range r.ep.buckets[b] {
+			if strings.HasPrefix(k, string(prefix)) && k >= string(from) {
+				over = append(over, scanEntry{k: []byte(k), ovv: e})
 			}
-			return true
-		})
+		}
+		r.ep.mu.RUnlock()
 		slices.SortFunc(over, func(x, y scanEntry) int { return bytes.Compare(x.k, y.k) })
 	}
 	c := r.bucket(b).Cursor()

@@ -253,7 +253,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		maxTxOps:           8 << 10,
 		maxJournal:         64 << 20,
 	}
-	s.epoch.Store(&epoch{base: base})
+	s.epoch.Store(newEpoch(base))
 	if opts.NoSync {
 		s.log.Warn("ledger opened without fsync: acknowledged writes can be lost in a crash")
 	}
@@ -731,7 +731,7 @@ func (s *Store) checkpoint(open *openTx) {
 		finish(open.ops, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
 		return
 	}
-	s.epoch.Store(&epoch{base: id})
+	s.epoch.Store(newEpoch(id))
 	s.journal.restart(gen)
 	s.checkpoints.Add(1)
 	txStats := open.tx.Stats()
