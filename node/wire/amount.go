@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"math/bits"
 	"reflect"
 )
 
@@ -35,11 +36,26 @@ func NewAmount(x *big.Int) *Amount {
 	if x == nil {
 		return nil
 	}
+	if x.Sign() >= 0 && x.IsUint64() {
+		return AmountOf(x.Uint64())
+	}
 	return (*Amount)(new(big.Int).Set(x))
 }
 
 // AmountOf returns u as an amount.
-func AmountOf(u uint64) *Amount { return (*Amount)(new(big.Int).SetUint64(u)) }
+func AmountOf(u uint64) *Amount {
+	if bits.UintSize < 64 {
+		return (*Amount)(new(big.Int).SetUint64(u))
+	}
+	// One allocation instead of two: the big.Int and its one word.
+	a := new(struct {
+		x big.Int
+		w [1]big.Word
+	})
+	a.w[0] = big.Word(u)
+	a.x.SetBits(a.w[:])
+	return (*Amount)(&a.x)
+}
 
 // ParseAmount reads an amount from its decimal digits (without the JSON
 // quotes), by the rules of Amount.

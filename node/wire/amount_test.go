@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"math/big"
 	"regexp"
 	"strings"
@@ -169,4 +170,33 @@ func FuzzAmount(f *testing.F) {
 			t.Fatalf("ParseAmount(%q) = %v, %v", s, p, err)
 		}
 	})
+}
+
+func TestAmountOfAndNewAmount(t *testing.T) {
+	for _, u := range []uint64{0, 1, 1000, 1<<63 + 5, math.MaxUint64} {
+		want := new(big.Int).SetUint64(u)
+		a := AmountOf(u)
+		if a.Cmp((*Amount)(want)) != 0 || a.String() != want.String() {
+			t.Fatalf("AmountOf(%d) = %s", u, a)
+		}
+		// An amount is a big.Int of its own: arithmetic on it (which
+		// may grow its one word) leaves the value it came from alone.
+		x := (*big.Int)(a)
+		x.Add(x, x)
+		if want.Cmp(new(big.Int).SetUint64(u)) != 0 || x.Cmp(new(big.Int).Lsh(want, 1)) != 0 {
+			t.Fatalf("%d doubled is %s", u, x)
+		}
+		n := NewAmount(want)
+		want.SetInt64(-1)
+		if n.String() != new(big.Int).SetUint64(u).String() {
+			t.Fatalf("NewAmount kept its argument: %s", n)
+		}
+	}
+	big256 := new(big.Int).Lsh(big.NewInt(1), 200)
+	if n := NewAmount(big256); n.Cmp((*Amount)(big256)) != 0 || (*big.Int)(n) == big256 {
+		t.Fatal("NewAmount of a large value")
+	}
+	if NewAmount(big.NewInt(-3)).String() != "-3" || NewAmount(nil) != nil {
+		t.Fatal("NewAmount of a negative value or nil")
+	}
 }

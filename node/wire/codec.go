@@ -83,7 +83,10 @@ type probe struct {
 // to send back: frame_too_large, bad_frame, unknown_type or bad_field
 // (Field names the field). The error carries the frame's job id when the
 // frame had a valid one, so the reply can name the job.
-func (d *Decoder) Decode(frame []byte) (Message, error) {
+func (d *Decoder) Decode(frame []byte) (Message, error) { return d.decode(frame, true) }
+
+// decode is Decode, without the hand decoder of job messages unless fast.
+func (d *Decoder) decode(frame []byte, fast bool) (Message, error) {
 	reg := registry(d.Direction)
 	if reg == nil {
 		return nil, fmt.Errorf("wire: decoder for unknown direction %s", d.Direction)
@@ -97,6 +100,20 @@ func (d *Decoder) Decode(frame []byte) (Message, error) {
 	}
 	if len(frame) > max {
 		return nil, NewError("", CodeFrameTooLarge, "frame is %d bytes, the limit is %d", len(frame), max)
+	}
+	lim := limits{maxMessages: d.MaxMessages}
+	if lim.maxMessages <= 0 {
+		lim.maxMessages = DefaultMaxMessages
+	}
+	if m, ok := decodeFast(reg, frame); fast && ok {
+		if e := m.validate(&lim); e != nil {
+			e.ID = ""
+			if id := m.(JobMessage).JobID(); checkID("id", id) == nil {
+				e.ID = id
+			}
+			return nil, e
+		}
+		return m, nil
 	}
 	trimmed := bytes.TrimLeft(frame, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
@@ -135,10 +152,6 @@ func (d *Decoder) Decode(frame []byte) (Message, error) {
 		}
 		e.ID = id
 		return nil, e
-	}
-	lim := limits{maxMessages: d.MaxMessages}
-	if lim.maxMessages <= 0 {
-		lim.maxMessages = DefaultMaxMessages
 	}
 	if e := m.validate(&lim); e != nil {
 		e.ID = id

@@ -8,7 +8,8 @@ import (
 
 var directions = []Direction{AgentToNode, NodeToAgent, WorkerToNode, NodeToWorker}
 
-// FuzzDecode: Decode never panics; what it refuses it refuses with an
+// FuzzDecode: Decode never panics; it decides every frame as decoding
+// with encoding/json alone does; what it refuses it refuses with an
 // *Error the node can send back; what it accepts re-encodes (to the bytes
 // encoding/json would write), and decodes again to the same message and
 // the same bytes.
@@ -28,6 +29,9 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"chunk","id":"\u00e9","seq":1,"delta":"\xff\xfe"}`,
 		`{"type":"models","capacity":0,"models":null}`,
 		`{"type":"submit","request":{"temperature":-0}}`,
+		`{"type":"cancel" , "id" : "a\n\u00e9\"" }`, `{"type":"cancel","id":"a","id":"b"}`,
+		`{"type":"done","id":"n-1","usage":{"input_tokens":1,"output_tokens":18446744073709551615}}`,
+		`{"type":"accepted","id":"j","max_cost":"0","input_tokens":0,"max_tokens":0}`,
 	} {
 		for _, d := range directions {
 			f.Add(uint8(d), []byte(s))
@@ -36,6 +40,12 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, dirByte uint8, frame []byte) {
 		dir := directions[int(dirByte)%len(directions)]
 		m, err := Decode(dir, frame)
+		// The hand decoder of job messages decides every frame as
+		// encoding/json's way does.
+		general, gerr := (&Decoder{Direction: dir}).decode(frame, false)
+		if (m == nil) != (general == nil) || m != nil && !equal(m, general) || !sameError(err, gerr) {
+			t.Fatalf("%q in %s: Decode gave %#v, %v; encoding/json's way %#v, %v", frame, dir, m, err, general, gerr)
+		}
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
@@ -70,4 +80,13 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("encoding is not stable: %q then %q (%v)", enc, enc2, err)
 		}
 	})
+}
+
+// sameError reports whether two of Decode's errors say the same.
+func sameError(a, b error) bool {
+	var ea, eb *Error
+	if !errors.As(a, &ea) || !errors.As(b, &eb) {
+		return (a == nil) == (b == nil)
+	}
+	return *ea == *eb
 }

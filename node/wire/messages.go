@@ -488,8 +488,8 @@ func (r *ChatRequest) check(field string, l *limits) *Error {
 		default:
 			return badField(fmt.Sprintf("%s.messages[%d].role", field, i), "%q: want system, developer, user or assistant", truncate(msg.Role))
 		}
-		if e := checkText(fmt.Sprintf("%s.messages[%d].content", field, i), msg.Content); e != nil {
-			return e
+		if !utf8.ValidString(msg.Content) { // the field's name is made only when it is needed
+			return checkText(fmt.Sprintf("%s.messages[%d].content", field, i), msg.Content)
 		}
 	}
 	if t := r.Temperature; t != nil && (math.IsNaN(*t) || *t < 0 || *t > MaxTemperature) {
@@ -499,13 +499,13 @@ func (r *ChatRequest) check(field string, l *limits) *Error {
 }
 
 func (v *Voucher) check(field string) *Error {
-	if e := checkAmount(field+".amount", v.Amount); e != nil {
-		return e
-	}
-	if e := checkSig(field+".signature", v.Signature); e != nil {
-		return e
-	}
-	if v.Contract != nil {
+	// The fields' names are made only when one is wrong.
+	switch {
+	case v.Amount == nil || !v.Amount.valid():
+		return checkAmount(field+".amount", v.Amount)
+	case len(v.Signature) != SignatureLen:
+		return checkSig(field+".signature", v.Signature)
+	case v.Contract != nil && *v.Contract == (common.Address{}):
 		return checkAddress(field+".contract", *v.Contract)
 	}
 	return nil
