@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"math/big"
 	"runtime"
@@ -8,6 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/gorilla/websocket"
+
+	"github.com/paynode/paynode/node/executor/builtin"
+	"github.com/paynode/paynode/node/hub"
+	"github.com/paynode/paynode/node/ledger"
 	"github.com/paynode/paynode/node/wire"
 )
 
@@ -119,4 +126,76 @@ func BenchmarkIdleConnection(b *testing.B) {
 		}
 		waitFor(b, func() bool { return f.srv.Stats().Connections == 0 })
 	}
+}
+
+// noJobs is a ledger that knows no job.
+type noJobs struct{ Ledger }
+
+func (noJobs) Job(context.Context, common.Hash, string) (*ledger.Job, error) {
+	return nil, ledger.ErrNotFound
+}
+
+// hubScheduler is the worker hub as the server's scheduler.
+type hubScheduler struct{ h *hub.Hub }
+
+func (s hubScheduler) Reserve(model string) (Slot, error) {
+	slot, err := s.h.Reserve(model)
+	if err != nil {
+		return nil, err
+	}
+	return slot, nil
+}
+
+// BenchmarkFreeJob is the path of a job through the server, the worker
+// hub and the builtin model in process, without payment: what every job
+// costs apart from the voucher check, the ledger and the receipt's
+// signature. One agent connection keeps benchWindow jobs in flight, each
+// asking 16 output tokens (streamed from the model through the hub, not
+// to the agent), and reads accepted and result. Allocations are the
+// server's, the hub's and the model's, and the agent's (in the same
+// process) decoding of two frames a job.
+func BenchmarkFreeJob(b *testing.B) {
+	h := hub.New(hub.Options{})
+	defer h.AddLocal("builtin", 512, []string{modelBuiltin}, &builtin.Model{})()
+	f := newFixture(b, func(o *Options) {
+		o.Payments, o.Scheduler, o.Ledger = Unpaid{}, hubScheduler{h}, noJobs{o.Ledger}
+	})
+	a := f.newAgent(tusd, 1<<62)
+	c := f.connect(a)
+	subs := make([]*wire.Submit, b.N)
+	for i := range subs {
+		subs[i] = &wire.Submit{
+			ID: fmt.Sprintf("free-%d", i), Model: modelBuiltin, ChannelID: a.channel,
+			Request: wire.ChatRequest{Messages: []wire.ChatMessage{{Role: "user", Content: fmt.Sprintf("Benchmark prompt %d", i%97)}}, MaxTokens: 16},
+			Voucher: wire.Voucher{Amount: wire.AmountOf(1), Signature: make(wire.Signature, wire.SignatureLen)},
+		}
+	}
+	frames := make([][]byte, b.N)
+	for i, m := range subs {
+		var err error
+		if frames[i], err = wire.Encode(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	next := 0
+	for ; next < min(benchWindow, b.N); next++ {
+		c.sendRaw(websocket.TextMessage, frames[next])
+	}
+	for done := 0; done < b.N; {
+		switch m := c.next().(type) {
+		case *wire.Accepted:
+		case *wire.Result:
+			done++
+			if next < b.N {
+				c.sendRaw(websocket.TextMessage, frames[next])
+				next++
+			}
+		default:
+			b.Fatalf("got %s", describe(m))
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 }
