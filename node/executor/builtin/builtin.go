@@ -92,6 +92,7 @@ func (m *Model) Run(ctx context.Context, req executor.ChatRequest, emit func(str
 		limit, finish = req.MaxTokens, executor.FinishLength
 	}
 	var out strings.Builder
+	out.Grow(8 * min(limit, 128)) // about a word and its space a token
 	for i := range limit {
 		if timer != nil {
 			if i > 0 {
@@ -246,14 +247,31 @@ func (g *generator) next() string {
 		g.afterMark = true
 		return ","
 	}
-	word := vocabulary[g.rng.IntN(len(vocabulary))]
-	if g.sentence == 0 {
-		word = strings.ToUpper(word[:1]) + word[1:]
-	}
+	form := spelled[g.rng.IntN(len(vocabulary))]
+	capital := g.sentence == 0
 	g.sentence++
 	g.afterMark = false
-	if i == 0 {
-		return word
+	switch {
+	case i == 0 && capital:
+		return form.capital
+	case i == 0:
+		return form.plain
+	case capital:
+		return form.spaceCapital
 	}
-	return " " + word
+	return form.spacePlain
 }
+
+// spelling is a word of the vocabulary as it may appear in the output:
+// capitalized at the start of a sentence, after a space but at the start.
+type spelling struct{ plain, capital, spacePlain, spaceCapital string }
+
+// spelled holds every spelling of every word, made once, so that a token
+// costs no allocation.
+var spelled = func() (s [len(vocabulary)]spelling) {
+	for i, w := range vocabulary {
+		c := strings.ToUpper(w[:1]) + w[1:]
+		s[i] = spelling{plain: w, capital: c, spacePlain: " " + w, spaceCapital: " " + c}
+	}
+	return s
+}()
