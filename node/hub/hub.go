@@ -224,10 +224,12 @@ func (s *Slot) Run(ctx context.Context, req wire.ChatRequest, emit func(delta st
 		log = l
 	}
 	var out strings.Builder
+	out.Grow(128) // a short answer's worth: most grow once at most
 	for attempt := 1; ; attempt++ {
 		t := &task{
 			log:      log,
-			id:       "n-" + strconv.FormatUint(h.taskIDs.Add(1), 10),
+			id:       string(strconv.AppendUint([]byte("n-"), h.taskIDs.Add(1), 10)),
+			ctx:      ctx,
 			model:    s.model,
 			req:      &req,
 			deadline: deadline,

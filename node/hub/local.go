@@ -30,12 +30,10 @@ func (h *Hub) AddLocal(name string, capacity int, models []string, exec executor
 
 // runLocal runs t on the local worker w in a goroutine of its own, as a
 // remote worker would: streamed, with the job's deadline, and cancelled
-// through t.cancel.
+// through t.cancel. Its context is the Run's, whose deadline is the job's
+// (no timer of its own) and whose cancel ends the job here too.
 func (h *Hub) runLocal(w *worker, t *task) {
-	ctx, cancel := context.WithCancel(context.Background())
-	if !t.deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(context.Background(), t.deadline)
-	}
+	ctx, cancel := context.WithCancel(t.ctx)
 	t.mu.Lock()
 	t.cancel = cancel
 	t.mu.Unlock()

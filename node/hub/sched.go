@@ -62,8 +62,9 @@ func (r *recent) has(id string) bool {
 
 // task is one attempt of a job on one worker.
 type task struct {
-	log      *slog.Logger // the job's logger: the caller's (WithLogger) or the hub's
-	id       string       // the hub's job id on the worker connection
+	log      *slog.Logger    // the job's logger: the caller's (WithLogger) or the hub's
+	ctx      context.Context // the Run's: a local worker runs the task under it
+	id       string          // the hub's job id on the worker connection
 	model    string
 	req      *wire.ChatRequest
 	deadline time.Time // zero: none
@@ -91,6 +92,11 @@ type end struct {
 	err   *wire.Error
 	lost  bool
 }
+
+// debugOn reports whether l logs debug lines: the hub's lines of every
+// job are debug, and their arguments cost allocations even when no line
+// is written, so they are made only when it is.
+func debugOn(l *slog.Logger) bool { return l.Enabled(context.Background(), slog.LevelDebug) }
 
 // errLost is await's answer for an attempt to run again.
 var errLost = &wire.Error{Code: wire.CodeWorkerFailed, Message: "worker lost"}
@@ -236,10 +242,11 @@ func (h *Hub) failUnservedLocked() {
 // to emit and returns its end. errLost asks Run for another attempt.
 func (h *Hub) await(ctx context.Context, t *task, emit func(string) error, out *strings.Builder) (wire.Usage, *wire.Error) {
 	started := false
+	var spare []string // the deltas' other backing array
 	for {
 		t.mu.Lock()
 		w, deltas, e, streamed := t.worker, t.deltas, t.end, t.streamed
-		t.deltas = nil
+		t.deltas = spare
 		t.mu.Unlock()
 		if w != nil && !started && e == nil && ctx.Err() == nil && !h.stopped() {
 			h.start(w, t)
@@ -256,6 +263,8 @@ func (h *Hub) await(ctx context.Context, t *task, emit func(string) error, out *
 				return wire.Usage{}, e
 			}
 		}
+		clear(deltas)
+		spare = deltas[:0]
 		switch {
 		case e == nil:
 		case e.lost && !streamed && t.attempt < MaxAttempts:
@@ -285,7 +294,9 @@ func (h *Hub) await(ctx context.Context, t *task, emit func(string) error, out *
 
 // start sends the task to its worker.
 func (h *Hub) start(w *worker, t *task) {
-	t.log.Debug("job assigned", "task", t.id, "worker", w.name, "model", t.model, "attempt", t.attempt)
+	if debugOn(t.log) {
+		t.log.Debug("job assigned", "task", t.id, "worker", w.name, "model", t.model, "attempt", t.attempt)
+	}
 	if w.conn != nil {
 		w.conn.assign(t)
 		return
@@ -393,9 +404,11 @@ func (h *Hub) endTask(w *worker, id string, e *end) bool {
 	if t == nil {
 		return false
 	}
-	if e.err != nil {
+	switch {
+	case !debugOn(t.log):
+	case e.err != nil:
 		t.log.Debug("job failed on the worker", "task", id, "worker", w.name, "code", e.err.Code, "message", e.err.Message)
-	} else {
+	default:
 		t.log.Debug("job done", "task", id, "worker", w.name, "input_tokens", e.usage.InputTokens, "output_tokens", e.usage.OutputTokens)
 	}
 	t.finish(e)
