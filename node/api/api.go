@@ -95,6 +95,8 @@ type Offer struct {
 	Asset     common.Address // the zero address is native ETH
 	Price     contracts.Price
 	MaxTokens uint64 // the most output tokens a job may ask for; > 0
+
+	idText string // ID in decimal, "" when nil; set by SetOffers
 }
 
 // Options configure a Server. Deployment, Provider, Offers, Payments,
@@ -281,6 +283,7 @@ func (s *Server) SetOffers(offers []Offer) error {
 				return fmt.Errorf("api: offer %d (%s): id %s", i, o.Model, o.ID)
 			}
 			key := o.ID.String()
+			o.idText = key
 			if set.byID[key] != nil {
 				return fmt.Errorf("api: offer id %s is listed twice", key)
 			}

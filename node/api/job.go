@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"math/big"
 	"slices"
 	"sync"
@@ -60,10 +59,16 @@ type job struct {
 	mu sync.Mutex
 	// guarded by mu:
 	phase      phase
-	watchers   map[*conn]bool // → whether it streams
+	watchers   []watcher
 	chunks     []string
 	byAgent    bool // cancelled by its agent
 	firstChunk time.Time
+}
+
+// watcher is a connection that follows a job.
+type watcher struct {
+	c      *conn
+	stream bool // it hears the chunks
 }
 
 // plan is what a submit asks for, checked without money.
@@ -243,7 +248,9 @@ func (c *conn) handleSubmit(m *wire.Submit, cj *connJob) {
 	j.phase = running
 	j.mu.Unlock()
 	close(j.decided)
-	j.log.Debug("job accepted", "max_cost", auth.MaxCost)
+	if j.log.Enabled(ctx, slog.LevelDebug) {
+		j.log.Debug("job accepted", "max_cost", auth.MaxCost)
+	}
 	j.attach(c, cj, m.Request.Stream)
 
 	run := m.Request
@@ -300,11 +307,10 @@ func (c *conn) plan(ctx context.Context, m *wire.Submit) (plan, *wire.Error) {
 func (s *Server) newJob(key jobKey, body common.Hash, p plan, m *wire.Submit) *job {
 	j := &job{
 		key: key, body: body, offer: p.offer,
-		log:      s.log.With("job", key.id, "channel", key.channel, "model", p.offer.Model),
-		decided:  make(chan struct{}),
-		done:     make(chan struct{}),
-		watchers: map[*conn]bool{},
-		started:  s.now(),
+		log:     slog.New(&jobHandler{base: s.log.Handler(), key: key, model: p.offer.Model}),
+		decided: make(chan struct{}),
+		done:    make(chan struct{}),
+		started: s.now(),
 	}
 	j.ctx, j.cancel = context.WithCancelCause(s.ctx)
 	return j
@@ -334,7 +340,11 @@ func (j *job) attach(c *conn, cj *connJob, stream bool) bool {
 		return false
 	}
 	defer j.mu.Unlock()
-	j.watchers[c] = stream
+	if i := j.watcher(c); i >= 0 {
+		j.watchers[i].stream = stream
+	} else {
+		j.watchers = append(j.watchers, watcher{c: c, stream: stream})
+	}
 	c.send(j.accepted)
 	if stream {
 		for i, d := range j.chunks {
@@ -357,8 +367,17 @@ func (j *job) attach(c *conn, cj *connJob, stream bool) bool {
 // detach stops c following j; j runs on.
 func (j *job) detach(c *conn) {
 	j.mu.Lock()
-	delete(j.watchers, c)
+	if i := j.watcher(c); i >= 0 {
+		j.watchers = slices.Delete(j.watchers, i, i+1)
+	}
 	j.mu.Unlock()
+}
+
+// watcher returns c's index in j.watchers, or -1; j.mu is held. A job has
+// one watcher, and more only while an agent resubmits it: a slice is
+// cheaper than a map.
+func (j *job) watcher(c *conn) int {
+	return slices.IndexFunc(j.watchers, func(w watcher) bool { return w.c == c })
 }
 
 // cancelByAgent cancels a running job; false when it is ending already.
@@ -382,13 +401,14 @@ func (j *job) emit(now time.Time, delta string) {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.chunks = append(j.chunks, delta)
-	if len(j.chunks) == 1 {
+	if j.chunks == nil {
+		j.chunks = make([]string, 0, 16)
 		j.firstChunk = now
 	}
+	j.chunks = append(j.chunks, delta)
 	var frame []byte
-	for c, stream := range j.watchers {
-		if !stream {
+	for _, w := range j.watchers {
+		if !w.stream {
 			continue
 		}
 		if frame == nil {
@@ -399,7 +419,7 @@ func (j *job) emit(now time.Time, delta string) {
 				return
 			}
 		}
-		c.sendFrame(frame)
+		w.c.sendFrame(frame)
 	}
 }
 
@@ -469,11 +489,7 @@ func (s *Server) run(j *job, slot Slot, auth *payment.Authorization, req wire.Ch
 		ttft = j.firstChunk.Sub(j.started)
 	}
 	j.mu.Unlock()
-	offerID := ""
-	if j.offer.ID != nil {
-		offerID = j.offer.ID.String()
-	}
-	s.opts.Metrics.JobFinished(offerID, j.offer.Model, outcome, now.Sub(j.started), ttft)
+	s.opts.Metrics.JobFinished(j.offer.idText, j.offer.Model, outcome, now.Sub(j.started), ttft)
 	s.finish(j, end)
 }
 
@@ -497,7 +513,9 @@ func (s *Server) charge(j *job, auth *payment.Authorization, output string, usag
 		}
 	}
 	s.outputs.put(j.key, output)
-	j.log.Debug("job charged", "cost", rec.Cost, "seq", rec.Seq)
+	if j.log.Enabled(ctx, slog.LevelDebug) {
+		j.log.Debug("job charged", "cost", rec.Cost, "seq", rec.Seq)
+	}
 	return resultOf(j.key.id, output, rec), ""
 }
 
@@ -527,9 +545,11 @@ func (s *Server) finish(j *job, end wire.Message) {
 		return
 	}
 	j.mu.Lock()
-	watchers := slices.Collect(maps.Keys(j.watchers))
+	watchers := j.watchers
+	j.watchers = nil // ending: none attaches any more
 	j.mu.Unlock()
-	for _, c := range watchers {
+	for _, w := range watchers {
+		c := w.c
 		c.mu.Lock()
 		if cj := c.jobs[j.key.id]; cj != nil && cj.job == j {
 			delete(c.jobs, j.key.id)
@@ -657,3 +677,35 @@ func orZero(x *big.Int) *big.Int {
 	}
 	return x
 }
+
+// jobHandler is the handler of a job's logger: the server's, with the
+// job's id, channel and model. It adds them only when a line is written,
+// since most jobs write none: formatting them up front cost every job a
+// dozen allocations.
+type jobHandler struct {
+	base  slog.Handler
+	key   jobKey
+	model string
+
+	once sync.Once
+	with slog.Handler // base with the job's attributes, made once
+}
+
+func (h *jobHandler) handler() slog.Handler {
+	h.once.Do(func() {
+		h.with = h.base.WithAttrs([]slog.Attr{
+			slog.String("job", h.key.id), slog.Any("channel", h.key.channel), slog.String("model", h.model),
+		})
+	})
+	return h.with
+}
+
+func (h *jobHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.base.Enabled(ctx, l) }
+
+func (h *jobHandler) Handle(ctx context.Context, r slog.Record) error {
+	return h.handler().Handle(ctx, r)
+}
+
+func (h *jobHandler) WithAttrs(as []slog.Attr) slog.Handler { return h.handler().WithAttrs(as) }
+
+func (h *jobHandler) WithGroup(name string) slog.Handler { return h.handler().WithGroup(name) }
