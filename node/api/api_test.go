@@ -485,6 +485,47 @@ func TestDisconnectResubmit(t *testing.T) {
 			t.Fatalf("ledger %+v", st)
 		}
 	})
+	t.Run("after it ended, with no place on a worker", func(t *testing.T) {
+		f := newFixture(t, nil)
+		a := f.newAgent(tusd, 1_000_000_000)
+		c := f.connect(a)
+		m := f.submit(a, "j", modelBuiltin, "q", 0, false)
+		first := c.paid(m)
+		// A replay gives back the place it may have taken.
+		c.send(m)
+		if r := expect[*wire.Result](c); !r.Replayed || r.Output != first.Output {
+			t.Fatalf("replay %+v", r)
+		}
+		if n := f.sched.places(); n != 0 {
+			t.Fatalf("%d places held after a replay", n)
+		}
+		// Every place taken: the known id is answered all the same,
+		// and a new one is overloaded.
+		f.sched.mu.Lock()
+		f.sched.capacity = 1
+		f.sched.mu.Unlock()
+		c.send(f.submit(a, "g", modelGate, "q", 0, false))
+		expect[*wire.Accepted](c)
+		f.gate.waitStarted(t)
+		c.send(m)
+		if r := expect[*wire.Result](c); !r.Replayed || r.Output != first.Output {
+			t.Fatalf("replay %+v", r)
+		}
+		c.send(f.submit(a, "new", modelBuiltin, "q", 0, false))
+		c.expectError("new", wire.CodeOverloaded)
+		close(f.gate.open)
+		expect[*wire.Result](c)
+		// No worker serves the model any more: the same.
+		f.sched.mu.Lock()
+		delete(f.sched.run, modelBuiltin)
+		f.sched.mu.Unlock()
+		c.send(m)
+		if r := expect[*wire.Result](c); !r.Replayed || r.Output != first.Output {
+			t.Fatalf("replay %+v", r)
+		}
+		c.send(f.submit(a, "new", modelBuiltin, "q", 0, false))
+		c.expectError("new", wire.CodeUnknownModel)
+	})
 	t.Run("output dropped", func(t *testing.T) {
 		f := newFixture(t, func(o *Options) { o.OutputCacheBytes = -1 })
 		a := f.newAgent(tusd, 1_000_000_000)

@@ -181,17 +181,22 @@ func (c *conn) handleSubmit(m *wire.Submit, cj *connJob) {
 	}
 
 	// A job id the ledger knows needs no place: Authorize answers it
-	// (the replay, job_conflict, job_failed) without reserving.
-	var slot Slot
-	if _, err := s.opts.Ledger.Job(ctx, m.ChannelID, m.ID); errors.Is(err, ledger.ErrNotFound) {
-		slot, err = s.opts.Scheduler.Reserve(p.offer.Model)
-		if err != nil {
+	// (the replay, job_conflict, job_failed) without running it. Most
+	// ids are new, so the place is taken first and the ledger read only
+	// when the scheduler has none to give: a known id then goes on
+	// without one. (A place taken for a known id is given back below,
+	// when Authorize answers it.)
+	slot, err := s.opts.Scheduler.Reserve(p.offer.Model)
+	if err != nil {
+		slot = nil
+		switch _, lerr := s.opts.Ledger.Job(ctx, m.ChannelID, m.ID); {
+		case errors.Is(lerr, ledger.ErrNotFound):
 			refuseJob(asWireError(m.ID, err, wire.CodeInternal))
 			return
+		case lerr != nil:
+			refuseJob(wire.NewError(m.ID, wire.CodeUnavailable, "cannot read the ledger"))
+			return
 		}
-	} else if err != nil {
-		refuseJob(wire.NewError(m.ID, wire.CodeUnavailable, "cannot read the ledger"))
-		return
 	}
 	release := func() {
 		if slot != nil {
