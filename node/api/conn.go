@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -347,6 +348,15 @@ func (c *conn) writeLoop() {
 	deadline := func() time.Time { return time.Now().Add(s.opts.Limits.WriteTimeout) }
 	for {
 		frames, code, reason, overflow := c.queue.take()
+		if len(frames) == 1 {
+			// A frame alone: let the goroutines that are ready run
+			// first, so that the frames they queue meanwhile (other
+			// jobs' results, under load) go out in the same write.
+			// On an idle node none is ready, and the frame goes at
+			// once.
+			runtime.Gosched()
+			frames = c.queue.takeMore(frames)
+		}
 		if overflow {
 			s.log.Info("disconnecting an agent too slow to read", "remote", c.ws.RemoteAddr())
 			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "slow_reader"), time.Now().Add(closeGrace))
@@ -463,6 +473,19 @@ func (q *outQueue) take() (frames [][]byte, code int, reason string, overflow bo
 		return frames, 0, "", q.overflow
 	}
 	return nil, q.closeCode, q.closeReason, q.overflow
+}
+
+// takeMore appends the frames queued since take returned frames.
+func (q *outQueue) takeMore(frames [][]byte) [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.overflow {
+		return frames // the next take says so
+	}
+	frames = append(frames, q.frames...)
+	clear(q.frames)
+	q.frames, q.bytes = q.frames[:0], 0
+	return frames
 }
 
 // recycle gives back a batch take returned, written and cleared, as the

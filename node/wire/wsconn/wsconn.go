@@ -24,6 +24,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -244,6 +245,14 @@ func (w *Writer) Do(next func() (frame []byte, ok bool)) error {
 	}
 	w.writing = true
 	for len(w.queue) > 0 && w.err == nil {
+		if len(w.queue) == 1 {
+			// A frame alone: let the goroutines that are ready run
+			// first, so that the frames they send meanwhile go in the
+			// same write. With none ready, the frame goes at once.
+			w.mu.Unlock()
+			runtime.Gosched()
+			w.mu.Lock()
+		}
 		frames := w.queue
 		w.queue = w.spare[:0]
 		w.mu.Unlock()
