@@ -377,6 +377,9 @@ func (h *Hub) deliver(w *worker, t *task, seq uint64, delta string) error {
 		t.seq = seq
 		t.size += len(delta)
 		t.streamed = true
+		if t.deltas == nil {
+			t.deltas = make([]string, 0, 16) // a burst of tokens before Run takes them
+		}
 		t.deltas = append(t.deltas, delta)
 	}
 	t.mu.Unlock()

@@ -205,7 +205,8 @@ var vocabulary = [64]string{
 
 // generator produces the builtin model's output one token at a time.
 type generator struct {
-	rng       *rand.Rand
+	src       rand.ChaCha8 // rng's source, in the same allocation
+	rng       rand.Rand
 	length    int // natural length, in tokens
 	emitted   int
 	sentence  int  // words in the current sentence
@@ -224,11 +225,11 @@ func newGenerator(messages []executor.Message) *generator {
 	}
 	var seed [32]byte
 	h.Sum(seed[:0])
-	rng := rand.New(rand.NewChaCha8(seed))
-	return &generator{
-		rng:    rng,
-		length: MinNaturalTokens + rng.IntN(MaxNaturalTokens-MinNaturalTokens+1),
-	}
+	g := new(generator)
+	g.src.Seed(seed)
+	g.rng = *rand.New(&g.src)
+	g.length = MinNaturalTokens + g.rng.IntN(MaxNaturalTokens-MinNaturalTokens+1)
+	return g
 }
 
 // next returns the next token as it appears in the output text.
