@@ -174,8 +174,11 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	// ctx is the parent of every job's context: cancelled with cause
-	// errShutdown at the end of a shutdown's drain.
+	// ctx is the context of the server's reads and payment checks:
+	// cancelled with cause errShutdown at the end of a shutdown's
+	// drain, when every job's context is too (stopJobs). Jobs' contexts
+	// are not its children: a child is an entry in its map under its
+	// lock, which every job would take twice.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	// work counts the submits being handled and the jobs running.
@@ -382,7 +385,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-drained:
 	case <-ctx.Done():
 		err = ctx.Err()
-		s.cancel(errShutdown)
+		s.stopJobs()
 		<-drained
 	}
 
@@ -397,6 +400,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.cancel(errShutdown)
 	return err
+}
+
+// stopJobs cancels the server's context and every job's, with cause
+// errShutdown. A shutdown has begun, so no job is added any more.
+func (s *Server) stopJobs() {
+	s.cancel(errShutdown)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range s.jobs {
+		j.cancel(errShutdown)
+	}
 }
 
 // isClosing reports whether a shutdown has begun.

@@ -317,7 +317,7 @@ func (s *Server) newJob(key jobKey, body common.Hash, p plan, m *wire.Submit) *j
 		done:    make(chan struct{}),
 		started: s.now(),
 	}
-	j.ctx, j.cancel = context.WithCancelCause(s.ctx)
+	j.ctx, j.cancel = context.WithCancelCause(context.Background()) // stopJobs cancels it at a shutdown's deadline
 	return j
 }
 
