@@ -168,24 +168,29 @@ func appendUsage(b []byte, u *Usage) []byte {
 	return append(b, '}')
 }
 
+// appendMessages appends chat messages as an array; nil as null, as
+// encoding/json does.
+func appendMessages(b []byte, msgs []ChatMessage) []byte {
+	if msgs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"role":`...)
+		b = appendString(b, msgs[i].Role)
+		b = append(b, `,"content":`...)
+		b = appendString(b, msgs[i].Content)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
 func appendChatRequest(b []byte, r *ChatRequest) []byte {
 	b = append(b, `{"messages":`...)
-	if r.Messages == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Messages {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"role":`...)
-			b = appendString(b, r.Messages[i].Role)
-			b = append(b, `,"content":`...)
-			b = appendString(b, r.Messages[i].Content)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendMessages(b, r.Messages)
 	if r.MaxTokens != 0 {
 		b = appendUint(key(b, "max_tokens"), r.MaxTokens)
 	}

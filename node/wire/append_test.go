@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"math"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -81,6 +82,42 @@ func checkAppendMatchesJSON(t testing.TB, a appender) {
 	}
 }
 
+// BodyHash hashes the bytes encoding/json writes for the job's body,
+// whatever the submit holds.
+func TestBodyHashMatchesJSON(t *testing.T) {
+	tooBig := amt(maxUint256)
+	(*big.Int)(tooBig).Add((*big.Int)(tooBig), big.NewInt(1))
+	nan, inf := math.NaN(), math.Inf(1)
+	var subs []*Submit
+	for _, m := range appenderCases() {
+		if s, ok := m.(*Submit); ok {
+			subs = append(subs, s)
+		}
+	}
+	for _, edit := range []func(*Submit){
+		func(s *Submit) { s.Model = "" },
+		func(s *Submit) { s.Offer = amt("12") },
+		func(s *Submit) { s.Model, s.Offer = "", amt(maxUint256) },
+		func(s *Submit) { s.Request.Messages = nil },
+		func(s *Submit) { s.Request.Messages = []ChatMessage{} },
+		func(s *Submit) { s.Request.Messages[0].Content = "bad \xff UTF-8 \u2028" },
+		func(s *Submit) { s.Request.MaxTokens, s.Request.Temperature = 0, nil },
+		func(s *Submit) { s.Request.Temperature = f64(1e-9) },
+		func(s *Submit) { s.Offer = tooBig },             // hashes encoding/json's error
+		func(s *Submit) { s.Request.Temperature = &nan }, // likewise
+		func(s *Submit) { s.Request.Temperature = &inf },
+	} {
+		s := sampleSubmit()
+		edit(s)
+		subs = append(subs, s)
+	}
+	for _, s := range subs {
+		if got, want := s.BodyHash(), s.bodyHashJSON(); got != want {
+			t.Errorf("body hash %s, by encoding/json %s, of %#v", got, want, s)
+		}
+	}
+}
+
 // FuzzAppendMatchesJSON builds each appending message from the fuzzer's
 // strings and numbers and holds its bytes equal to encoding/json's.
 func FuzzAppendMatchesJSON(f *testing.F) {
@@ -116,6 +153,13 @@ func FuzzAppendMatchesJSON(f *testing.F) {
 			&Cancel{ID: id},
 			&Done{ID: id, Usage: Usage{InputTokens: n, OutputTokens: n >> 1}},
 			&Fail{ID: id, Code: CodeUpstreamError, Message: text},
+		}
+		sub2 := *sub
+		sub2.Model, sub2.Offer = role, AmountOf(n)
+		for _, s := range []*Submit{sub, &sub2} {
+			if got, want := s.BodyHash(), s.bodyHashJSON(); got != want {
+				t.Fatalf("body hash %s, by encoding/json %s, of %#v", got, want, s)
+			}
 		}
 		for _, m := range cases {
 			if m.validate(nil) != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -39,6 +40,43 @@ type jobBody struct {
 // across restarts and upgrades, so its definition never changes; a test
 // pins it.
 func (m *Submit) BodyHash() common.Hash {
+	if m.Offer != nil && !m.Offer.valid() || m.Request.Temperature != nil && !finite(*m.Request.Temperature) {
+		return m.bodyHashJSON() // hashes encoding/json's error, as it always has
+	}
+	b := make([]byte, 0, m.Request.sizeHint()+len(m.Model)+96)
+	return crypto.Keccak256Hash(m.appendBody(b))
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// appendBody appends the JSON that BodyHash hashes, as encoding/json
+// writes jobBody: TestBodyHash and FuzzAppendMatchesJSON hold the two
+// equal.
+func (m *Submit) appendBody(b []byte) []byte {
+	b = append(b, '{')
+	if m.Model != "" {
+		b = append(b, `"model":`...)
+		b = appendString(b, m.Model)
+		b = append(b, ',')
+	}
+	if m.Offer != nil {
+		b = append(b, `"offer":`...)
+		b = appendAmount(b, m.Offer)
+		b = append(b, ',')
+	}
+	b = append(b, `"messages":`...)
+	b = appendMessages(b, m.Request.Messages)
+	if m.Request.MaxTokens != 0 {
+		b = appendUint(key(b, "max_tokens"), m.Request.MaxTokens)
+	}
+	if m.Request.Temperature != nil {
+		b = appendFloat(key(b, "temperature"), *m.Request.Temperature)
+	}
+	return append(b, '}')
+}
+
+// bodyHashJSON is BodyHash by encoding/json: its definition.
+func (m *Submit) bodyHashJSON() common.Hash {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
