@@ -80,8 +80,7 @@ func (s *Store) Reserve(ctx context.Context, req ledger.ReserveOp) (*ledger.Job,
 func applyReserve(w *wtx, job *ledger.Job, jv []byte, voucher *ledger.Voucher, limit, capAmount *big.Int) (any, error) {
 	const name = "reserve"
 	key := jobKey(job.ChannelID, job.ID)
-	jobs := w.jobs
-	if raw := jobs.Get(key); raw != nil {
+	if raw := w.get(bJobs, key); raw != nil {
 		existing, err := loadJob(w, job.ChannelID, job.ID, raw)
 		if err != nil {
 			return nil, err
@@ -166,8 +165,7 @@ func (s *Store) Charge(ctx context.Context, req ledger.ChargeOp) (*ledger.Receip
 func applyCharge(w *wtx, channelID common.Hash, jobID string, cost *big.Int, in *ledger.Receipt, rv []byte, filling bool) (any, error) {
 	const name = "charge"
 	key := jobKey(channelID, jobID)
-	jobs := w.jobs
-	raw := jobs.Get(key)
+	raw := w.get(bJobs, key)
 	if raw == nil {
 		return nil, ledger.Errorf(name, ledger.ErrNotFound, "channel %s job %q", channelID, jobID)
 	}
@@ -241,8 +239,7 @@ func (s *Store) Release(ctx context.Context, channelID common.Hash, jobID, failC
 func applyRelease(w *wtx, channelID common.Hash, jobID, failCode string) error {
 	const name = "release"
 	key := jobKey(channelID, jobID)
-	jobs := w.jobs
-	raw := jobs.Get(key)
+	raw := w.get(bJobs, key)
 	if raw == nil {
 		return ledger.Errorf(name, ledger.ErrNotFound, "channel %s job %q", channelID, jobID)
 	}
@@ -338,9 +335,8 @@ func (s *Store) UpdateBatch(ctx context.Context, b ledger.Batch) error {
 		return &ledger.Error{Op: name, Err: err}
 	}
 	_, err = s.submit(ctx, &op{name: name, apply: func(w *wtx) (any, error) {
-		batches := w.batches
 		key := batchKey(b.ID)
-		raw := batches.Get(key)
+		raw := w.get(bBatches, key)
 		if raw == nil {
 			return nil, ledger.Errorf(name, ledger.ErrNotFound, "batch %d", b.ID)
 		}
@@ -366,9 +362,8 @@ func (s *Store) ConfirmClaims(ctx context.Context, batchID, block, gasUsed uint6
 
 func applyConfirm(w *wtx, batchID, block, gasUsed uint64) error {
 	const name = "confirm claims"
-	batches := w.batches
 	key := batchKey(batchID)
-	raw := batches.Get(key)
+	raw := w.get(bBatches, key)
 	if raw == nil {
 		return ledger.Errorf(name, ledger.ErrNotFound, "batch %d", batchID)
 	}

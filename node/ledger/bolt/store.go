@@ -320,7 +320,7 @@ func initSchema(tx *bbolt.Tx) error {
 	} else if err := info.Put(keySchema, []byte{schemaVersion}); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketChannels, bucketJobs, bucketReceipts, bucketBatches, bucketMeta} {
+	for _, name := range bucketNames[bChannels:] {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -405,9 +405,8 @@ type op struct {
 // wtx is the writer's transaction, its buckets looked up once, and the
 // effects applied to it since they were last made durable.
 type wtx struct {
-	tx                                      *bbolt.Tx
-	channels, jobs, receipts, batches, meta *bbolt.Bucket
-	buckets                                 [numBuckets]*bbolt.Bucket
+	tx      *bbolt.Tx
+	buckets [numBuckets]*bbolt.Bucket
 
 	rec     []byte    // the next journal record: room for its header, then the effects
 	effects []pending // the same effects, to publish to reads once durable
@@ -418,7 +417,6 @@ func newWtx(tx *bbolt.Tx) *wtx {
 	for b := bChannels; b < numBuckets; b++ {
 		w.buckets[b] = tx.Bucket(bucketNames[b])
 	}
-	w.channels, w.jobs, w.receipts, w.batches, w.meta = w.buckets[bChannels], w.buckets[bJobs], w.buckets[bReceipts], w.buckets[bBatches], w.buckets[bMeta]
 	return w
 }
 
