@@ -189,7 +189,7 @@ type Server struct {
 	closing bool
 	conns   map[*conn]struct{}
 	signers map[common.Address]int // authenticated connections per signer
-	pending int                    // connections still handshaking
+	pending int                    // connections upgrading or not authenticated
 	jobs    map[jobKey]*job        // jobs being authorized or running
 	running int                    // of jobs, those accepted
 }
@@ -334,7 +334,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered with an HTTP error
 	}
 	c := newConn(s, ws, nc)
-	c.pending = true
 	s.mu.Lock()
 	closing := s.closing
 	if !closing {
@@ -346,7 +345,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.closeWith(websocket.CloseGoingAway, string(wire.CodeShuttingDown))
 		c.serveClosed()
 		s.mu.Lock()
-		c.leavePendingLocked()
+		s.pending--
 		s.mu.Unlock()
 		return
 	}
@@ -355,12 +354,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.serve()
 	s.mu.Lock()
 	delete(s.conns, c)
-	c.leavePendingLocked()
 	if c.authed() {
 		s.signers[c.signer]--
 		if s.signers[c.signer] <= 0 {
 			delete(s.signers, c.signer)
 		}
+	} else {
+		s.pending-- // hello counts it out when it authenticates
 	}
 	s.mu.Unlock()
 }

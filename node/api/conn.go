@@ -46,7 +46,6 @@ type conn struct {
 
 	state    atomic.Int32 // handshaking, authenticated, authFailed
 	signer   common.Address
-	pending  bool         // counted in Server.pending; guarded by Server.mu
 	lastRead atomic.Int64 // unix nanoseconds of the agent's last frame
 
 	readerDone chan struct{}
@@ -237,15 +236,6 @@ func (c *conn) handle(data []byte) {
 	}
 }
 
-// leavePendingLocked takes the connection out of the server's count of
-// connections still handshaking, once. The server's mu is held.
-func (c *conn) leavePendingLocked() {
-	if c.pending {
-		c.pending = false
-		c.s.pending--
-	}
-}
-
 func (c *conn) hello(m *wire.Hello) {
 	s := c.s
 	if c.state.Load() != handshaking {
@@ -280,7 +270,7 @@ func (c *conn) hello(m *wire.Hello) {
 	}
 	c.signer = m.Signer
 	s.signers[m.Signer]++
-	c.leavePendingLocked()
+	s.pending-- // authenticated under s.mu: ServeHTTP's end no longer counts it
 	s.mu.Unlock()
 	c.send(&wire.Ready{Signer: m.Signer})
 }

@@ -215,7 +215,7 @@ func sameReceipt(a, b *Receipt) bool {
 // add holds a copy of r, checked, and returns it.
 func (b *ReceiptBook) add(r *Receipt) *Receipt {
 	c := *r
-	c.Cost, c.CumulativeCharged = NewAmount(r.Cost.Big()), NewAmount(r.CumulativeCharged.Big())
+	c.Cost, c.CumulativeCharged = NewAmount((*big.Int)(r.Cost)), NewAmount((*big.Int)(r.CumulativeCharged))
 	c.Signature = bytes.Clone(r.Signature)
 	b.bySeq[r.Seq] = &c
 	i, _ := slices.BinarySearch(b.seqs, r.Seq)

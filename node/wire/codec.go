@@ -105,15 +105,17 @@ func (d *Decoder) decode(frame []byte, fast bool) (Message, error) {
 	if lim.maxMessages <= 0 {
 		lim.maxMessages = DefaultMaxMessages
 	}
-	if m, ok := decodeFast(reg, frame); fast && ok {
-		if e := m.validate(&lim); e != nil {
-			e.ID = ""
-			if id := m.(JobMessage).JobID(); checkID("id", id) == nil {
-				e.ID = id
+	if fast {
+		if m, ok := decodeFast(reg, frame); ok {
+			if e := m.validate(&lim); e != nil {
+				e.ID = ""
+				if id := m.(JobMessage).JobID(); checkID("id", id) == nil {
+					e.ID = id
+				}
+				return nil, e
 			}
-			return nil, e
+			return m, nil
 		}
-		return m, nil
 	}
 	trimmed := bytes.TrimLeft(frame, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
