@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
@@ -243,24 +244,12 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 func TestVoucherHeadroomBound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	stack, err := devstack.Start(ctx, devstack.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stack.Close(context.Background()) })
-	n := stack.Node
-	signer, _ := crypto.GenerateKey()
-	id := nodetest.OpenChannel(t, stack.Chain.Client(), stack.Deployment, stack.AgentKey, n.Provider(), signer, common.Address{}, big.NewInt(1e18), common.HexToHash("0x1"))
-	a, err := nodetest.Dial(ctx, n.AgentURL(), signer, n.Provider())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	price := n.Offers()[0].Offer.Price
+	stack, a, _ := startPaying(t, ctx, devstack.Options{})
+	n, id, price := stack.Node, a.ChannelID, a.Price
 	job := nodetest.Job{Prompt: "Count to three.", MaxTokens: 16}
 	maxCost := price.Cost((&wire.ChatRequest{Messages: []wire.ChatMessage{{Role: "user", Content: job.Prompt}}}).InputTokenBound(), job.MaxTokens)
 	headroom := new(big.Int).Mul(maxCost, big.NewInt(10))
-	a.ChannelID, a.Price, a.Headroom = id, price, headroom
+	a.Headroom = headroom
 
 	vouchers := map[string]bool{}
 	for i := range 100 {
@@ -293,4 +282,27 @@ func TestVoucherHeadroomBound(t *testing.T) {
 	if got, want := nodetest.Claimed(t, stack.Chain.Client(), stack.Deployment, id), a.Charged(); got.Cmp(want) != 0 {
 		t.Errorf("claimed %s, charged %s", got, want)
 	}
+}
+
+// startPaying starts a dev stack with opts and a raw agent that pays, at
+// the first offer's price, on a channel of 1 ETH it opened from the stack's
+// funded key; both close when the test ends. It returns the agent's
+// signing key too.
+func startPaying(t *testing.T, ctx context.Context, opts devstack.Options) (*devstack.Stack, *nodetest.Agent, *ecdsa.PrivateKey) {
+	t.Helper()
+	stack, err := devstack.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stack.Close(context.Background()) })
+	n := stack.Node
+	signer, _ := crypto.GenerateKey()
+	id := nodetest.OpenChannel(t, stack.Chain.Client(), stack.Deployment, stack.AgentKey, n.Provider(), signer, common.Address{}, big.NewInt(1e18), common.HexToHash("0x1"))
+	a, err := nodetest.Dial(ctx, n.AgentURL(), signer, n.Provider())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	a.ChannelID, a.Price = id, n.Offers()[0].Offer.Price
+	return stack, a, signer
 }

@@ -6,13 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
-	"math/big"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/paynode/paynode/internal/devstack"
@@ -49,20 +47,8 @@ func TestJobLogLines(t *testing.T) {
 	defer cancel()
 	var buf lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	stack, err := devstack.Start(ctx, devstack.Options{Log: log, Builtin: &builtin.Model{TokenDelay: 10 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stack.Close(context.Background()) })
+	stack, a, signer := startPaying(t, ctx, devstack.Options{Log: log, Builtin: &builtin.Model{TokenDelay: 10 * time.Millisecond}})
 	n := stack.Node
-	signer, _ := crypto.GenerateKey()
-	id := nodetest.OpenChannel(t, stack.Chain.Client(), stack.Deployment, stack.AgentKey, n.Provider(), signer, common.Address{}, big.NewInt(1e18), common.HexToHash("0x1"))
-	a, err := nodetest.Dial(ctx, n.AgentURL(), signer, n.Provider())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	a.ChannelID, a.Price = id, n.Offers()[0].Offer.Price
 	var secrets []string
 	for range 5 {
 		out, err := a.Run(ctx, nodetest.Job{MaxTokens: 8})

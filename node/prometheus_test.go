@@ -150,20 +150,7 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	reg := prometheus.NewRegistry()
-	stack, err := devstack.Start(ctx, devstack.Options{Registry: reg, Builtin: &builtin.Model{TokenDelay: 10 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stack.Close(context.Background()) })
-	n := stack.Node
-	signer, _ := crypto.GenerateKey()
-	id := nodetest.OpenChannel(t, stack.Chain.Client(), stack.Deployment, stack.AgentKey, n.Provider(), signer, common.Address{}, big.NewInt(1e18), common.HexToHash("0x1"))
-	a, err := nodetest.Dial(ctx, n.AgentURL(), signer, n.Provider())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	a.ChannelID, a.Price = id, n.Offers()[0].Offer.Price
+	_, a, _ := startPaying(t, ctx, devstack.Options{Registry: reg, Builtin: &builtin.Model{TokenDelay: 10 * time.Millisecond}})
 	for i := range 8 {
 		if out, err := a.Run(ctx, nodetest.Job{MaxTokens: 8}); err != nil || out.Err != nil {
 			t.Fatalf("job %d: %+v, %v", i, out, err)
