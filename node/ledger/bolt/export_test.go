@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -33,3 +34,19 @@ func Crash(s *Store) {
 
 // JournalFile is the journal's file name in the store's directory.
 const JournalFile = journalFileName
+
+// HoldSyncs makes group commits wait before they write until release is
+// called, as a slow disk would.
+func HoldSyncs(s *Store) (release func()) {
+	ch := make(chan struct{})
+	hook := func() { <-ch }
+	s.syncHook.Store(&hook)
+	return sync.OnceFunc(func() {
+		s.syncHook.Store(nil)
+		close(ch)
+	})
+}
+
+// BreakJournal closes the journal's file under the writer, so that the
+// next group commit fails to write.
+func BreakJournal(s *Store) { _ = s.journal.f.Close() }

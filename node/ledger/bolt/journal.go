@@ -200,7 +200,8 @@ func replayEffects(tx *bbolt.Tx, payload []byte) error {
 	})
 }
 
-// journal is the open journal file. Only the writer uses it.
+// journal is the open journal file. Only the writer uses gen and off; a
+// group commit writes its record with the ones the writer gave it.
 type journal struct {
 	f      *os.File
 	gen    uint64 // the generation records are written with
@@ -248,18 +249,18 @@ func zeroFill(f *os.File, off, end int64, noSync bool) error {
 	return fdatasync(f)
 }
 
-// write appends the sealed record rec and makes it durable.
-func (j *journal) write(rec []byte) error {
-	sealRecord(rec, j.gen)
-	if _, err := j.f.WriteAt(rec, j.off); err != nil {
+// write seals rec as a record of generation gen, writes it at off and
+// makes it durable. The writer gives each record its offset and
+// generation (j.off, j.gen) as it hands it over, so that write runs
+// beside it.
+func (j *journal) write(rec []byte, gen uint64, off int64) error {
+	sealRecord(rec, gen)
+	if _, err := j.f.WriteAt(rec, off); err != nil {
 		return err
 	}
 	if !j.noSync {
-		if err := fdatasync(j.f); err != nil {
-			return err
-		}
+		return fdatasync(j.f)
 	}
-	j.off += int64(len(rec))
 	return nil
 }
 

@@ -119,9 +119,16 @@ func TestJournalRecoversAfterCrash(t *testing.T) {
 		want = jobsString(t, s)
 		bolt.Crash(s)
 	}
-	s = open(t, dir, bolt.Options{})
+	reopenHolds(t, dir, "after the last crash", want)
+}
+
+// reopenHolds opens the store in dir and checks that it holds the jobs
+// in want and that its sums agree.
+func reopenHolds(t *testing.T, dir, when, want string) {
+	t.Helper()
+	s := open(t, dir, bolt.Options{})
 	if got := jobsString(t, s); got != want {
-		t.Fatalf("after the last crash\n%s\nwant\n%s", got, want)
+		t.Fatalf("%s\n%s\nwant\n%s", when, got, want)
 	}
 	ledgertest.CheckMoney(t, s)
 }
@@ -302,4 +309,129 @@ func TestReadsDuringCheckpoints(t *testing.T) {
 		}
 		reads++
 	}
+}
+
+// answer waits for a write started in its own goroutine, failing the
+// test if it takes longer than a held-up disk explains.
+func answer(t *testing.T, what string, errc <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: no answer", what)
+		return nil
+	}
+}
+
+// unanswered fails the test if a write waiting for a held group commit
+// returns.
+func unanswered(t *testing.T, what string, errc <-chan error) {
+	t.Helper()
+	select {
+	case err := <-errc:
+		t.Fatalf("%s answered (%v) before its group commit was durable", what, err)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestWriterAppliesDuringSync checks that the writer goes on applying
+// writes while a group commit is on its way to the disk, that the writes
+// applied meanwhile are answered and seen by reads only once their own
+// group commit is durable, and that they are all there after a crash.
+func TestWriterAppliesDuringSync(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, _ := openToCrash(t, dir)
+	ch := ledgertest.Chan(3)
+	reserve := func(id string, noWait bool) error {
+		_, err := s.Reserve(ctx, ledger.ReserveOp{
+			Job:     ledger.Job{ChannelID: ch, ID: id, MaxCost: big.NewInt(10)},
+			Voucher: ledger.Voucher{Amount: big.NewInt(1000), Signature: []byte{9}},
+			Cap:     big.NewInt(1000),
+			NoWait:  noWait,
+		})
+		return err
+	}
+	before := s.Stats().Commits
+	release := bolt.HoldSyncs(s)
+	defer release()
+
+	first := make(chan error, 1)
+	go func() { first <- reserve("first", false) }()
+	unanswered(t, "the first reserve", first)
+
+	// The writer is not held by the group commit in flight: a NoWait
+	// reserve is applied and answered at once.
+	noWait := make(chan error, 1)
+	go func() { noWait <- reserve("applied", true) }()
+	if err := answer(t, "a NoWait reserve while a group commit is held", noWait); err != nil {
+		t.Fatal(err)
+	}
+	// Its charge waits for the group commit after the one in flight.
+	charge := make(chan error, 1)
+	go func() {
+		in := ledgertest.Receipt(ch, "applied", big.NewInt(4), new(big.Int))
+		in.CumulativeCharged = nil // filled in by the ledger
+		_, err := s.Charge(ctx, ledger.ChargeOp{ChannelID: ch, JobID: "applied", Cost: big.NewInt(4), Receipt: in})
+		charge <- err
+	}()
+	unanswered(t, "the charge", charge)
+	if st, err := s.Channel(ctx, ch); err == nil && (st.Reserved.Sign() != 0 || st.Charged.Sign() != 0) {
+		t.Fatalf("reads see reserved %s, charged %s before any group commit is durable", st.Reserved, st.Charged)
+	}
+
+	release()
+	for what, errc := range map[string]chan error{"the first reserve": first, "the charge": charge} {
+		if err := answer(t, what, errc); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	if got := s.Stats().Commits - before; got != 2 {
+		t.Fatalf("%d group commits, want 2: the one held and the one after it", got)
+	}
+	st, err := s.Channel(ctx, ch)
+	if err != nil || st.Reserved.Int64() != 10 || st.Charged.Int64() != 4 {
+		t.Fatalf("after both commits: %+v, %v; want reserved 10, charged 4", st, err)
+	}
+	want := jobsString(t, s)
+	bolt.Crash(s)
+	reopenHolds(t, dir, "after a crash", want)
+}
+
+// TestJournalWriteFails checks that a group commit that cannot be
+// written fails its writes and those applied after it, that the store
+// then refuses writes until reopened, and that reopening keeps every
+// write answered before.
+func TestJournalWriteFails(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, _ := openToCrash(t, dir)
+	journalWrites(t, s, "ok", 12)
+	want := jobsString(t, s)
+	ch := ledgertest.Chan(4)
+	reserve := func(id string) error {
+		_, err := s.Reserve(ctx, ledger.ReserveOp{Job: ledger.Job{ChannelID: ch, ID: id, MaxCost: big.NewInt(1)}})
+		return err
+	}
+
+	release := bolt.HoldSyncs(s)
+	defer release()
+	inFlight, after := make(chan error, 1), make(chan error, 1)
+	go func() { inFlight <- reserve("in-flight") }()
+	unanswered(t, "the reserve in flight", inFlight)
+	go func() { after <- reserve("after") }()
+	unanswered(t, "the reserve after it", after)
+	bolt.BreakJournal(s)
+	release()
+	for what, errc := range map[string]chan error{"the reserve in flight": inFlight, "the reserve after it": after} {
+		if err := answer(t, what, errc); !errors.Is(err, ledger.ErrFailed) {
+			t.Fatalf("%s: %v, want ErrFailed", what, err)
+		}
+	}
+	if err := reserve("later"); !errors.Is(err, ledger.ErrFailed) {
+		t.Fatalf("a write after the failure: %v, want ErrFailed", err)
+	}
+	bolt.Crash(s)
+	reopenHolds(t, dir, "after reopening", want)
 }

@@ -19,6 +19,15 @@
 // throughput grows with concurrency while each caller still returns only
 // once its write is on disk.
 //
+// The group commit runs beside the writer, one at a time: while one
+// record is being written and synced, the writer goes on applying the
+// operations that arrive, and they form the next record, written as
+// soon as the one before is on disk. So the writer's time is that of
+// applying, not applying plus waiting for the disk. Records reach the
+// journal in the order of their operations and the replay stops at the
+// first torn one, so an operation that returned never depends on one
+// that was lost.
+//
 // The transaction itself stays open across group commits. A checkpoint
 // commits it to the database file — at most CheckpointInterval after it
 // began, when it holds many operations, and on Close — and starts the
@@ -166,8 +175,15 @@ type Store struct {
 	maxJournal         int64 // the most journal bytes before a checkpoint
 
 	replayed uint64                // journal records applied at Open
-	journal  *journal              // the writer's
+	journal  *journal              // the writer's; group commits write at the offset it gives them
 	epoch    atomic.Pointer[epoch] // the durable effects not yet in the file
+
+	// The buffers of the last group commit, for the writer's next.
+	spareRec     []byte
+	spareEffects []pending
+	// syncHook, when set (tests), runs in each group commit before it
+	// writes.
+	syncHook atomic.Pointer[func()]
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when queue grows or closed is set
@@ -506,24 +522,54 @@ func (s *Store) submit(ctx context.Context, o *op) (any, error) {
 }
 
 // openTx is the writer's transaction while it is open: every op applied
-// since the last checkpoint, in order. ops[:flushed] are durable in the
-// journal; the rest are not yet.
+// since the last checkpoint, in order. ops[:flushed] are in group
+// commits: durable in the journal, or being made so by sync; the rest
+// are not yet.
 type openTx struct {
 	tx           *bbolt.Tx
 	w            *wtx
 	ops          []*op
 	flushed      int
-	waiting      bool      // some op after flushed waits to be durable
-	flushBy      time.Time // when the ops after flushed must be made durable
-	checkpointBy time.Time // when the transaction must be committed
+	sync         *groupCommit // the group commit in flight, if any
+	waiting      bool         // some op after flushed waits to be durable
+	flushBy      time.Time    // when the ops after flushed must be made durable
+	checkpointBy time.Time    // when the transaction must be committed
 }
 
 // wakeAt is when the writer must act on the transaction with no new op.
+// A group commit in flight wakes the writer when it ends, and the next
+// one cannot start before, so the flush deadline counts only without one.
 func (t *openTx) wakeAt() time.Time {
-	if len(t.ops) > t.flushed && t.flushBy.Before(t.checkpointBy) {
+	if t.sync == nil && len(t.ops) > t.flushed && t.flushBy.Before(t.checkpointBy) {
 		return t.flushBy
 	}
 	return t.checkpointBy
+}
+
+// synced reports whether the group commit in flight has ended.
+func (t *openTx) synced() bool {
+	if t == nil || t.sync == nil {
+		return false
+	}
+	select {
+	case <-t.sync.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// groupCommit is one record on its way to the journal: the effects of
+// ops, which it answers once they are durable.
+type groupCommit struct {
+	rec     []byte    // the sealed record; only the header when ops wrote nothing
+	effects []pending // published to reads once durable
+	ops     []*op
+	gen     uint64
+	off     int64
+
+	done chan struct{} // closed when it ended; err is set then
+	err  error
 }
 
 // run is the writer: it drains the queue in batches until closed.
@@ -532,7 +578,7 @@ func (s *Store) run() {
 	var open *openTx
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed {
+		for len(s.queue) == 0 && !s.closed && !open.synced() {
 			if open == nil {
 				s.cond.Wait()
 				continue
@@ -557,9 +603,18 @@ func (s *Store) run() {
 
 		if crashed {
 			if open != nil {
+				if open.sync != nil {
+					<-open.sync.done // no write to the files after the crash
+				}
 				_ = open.tx.Rollback()
 			}
 			return
+		}
+		if open.synced() {
+			if open = s.synced(open); open == nil {
+				finish(batch, fmt.Errorf("%w: %w", ledger.ErrFailed, s.failure()))
+				continue
+			}
 		}
 		if len(batch) == 0 && open == nil {
 			return // closed, and every write is committed
@@ -576,12 +631,15 @@ func (s *Store) run() {
 		switch {
 		case closed || len(open.ops) >= s.maxTxOps || !now.Before(open.checkpointBy) ||
 			s.journal.off+int64(len(open.w.rec)) > s.maxJournal:
-			s.checkpoint(open)
-			open = nil
-		case open.waiting || (len(open.ops) > open.flushed && !now.Before(open.flushBy)):
-			if !s.flush(open) {
+			if open = s.drain(open); open != nil {
+				s.checkpoint(open)
 				open = nil
 			}
+		case open.sync != nil:
+			// One group commit at a time: the ops applied meanwhile go
+			// in the next, when this one ends and wakes the writer.
+		case open.waiting || (len(open.ops) > open.flushed && !now.Before(open.flushBy)):
+			s.flush(open)
 		}
 	}
 }
@@ -627,7 +685,10 @@ func (s *Store) apply(open *openTx, batch []*op) *openTx {
 			s.log.Error("ledger write failed; dropping it from its transaction", "op", o.name, "err", err)
 			o.res, o.err = res, err
 			finish([]*op{o}, nil)
-			if open = s.rebuild(open); open == nil {
+			if open = s.drain(open); open != nil {
+				open = s.rebuild(open)
+			}
+			if open == nil {
 				finish(batch[i+1:], fmt.Errorf("%w: %w", ledger.ErrFailed, err))
 				return nil
 			}
@@ -650,7 +711,7 @@ func (s *Store) apply(open *openTx, batch []*op) *openTx {
 
 // rebuild drops the open transaction, which holds part of an op whose
 // write failed, and applies every op before that one again, in order, in
-// a new transaction. They applied before on the same state, so they give
+// a new transaction; no group commit may be in flight. They applied before on the same state, so they give
 // the same results again; the effects already durable are not recorded
 // twice. It returns nil, the store failed, if that does not hold.
 func (s *Store) rebuild(open *openTx) *openTx {
@@ -678,32 +739,90 @@ func (s *Store) rebuild(open *openTx) *openTx {
 	return fresh
 }
 
-// flush makes the ops applied since the last flush durable: it writes
-// their effects to the journal, syncs it, publishes the effects to reads
-// and answers the ops. It returns false when the store failed.
-func (s *Store) flush(open *openTx) bool {
-	if open.w.unflushed() {
-		start := time.Now()
-		err := s.journal.write(open.w.rec)
-		s.commitTime.Add(int64(time.Since(start)))
-		if err != nil {
-			// What reached the disk is unknown: take no more writes until
-			// reopened, when the journal is read back.
-			s.fail(err)
-			_ = open.tx.Rollback()
-			finish(open.ops, fmt.Errorf("%w: %w", ledger.ErrFailed, err))
-			return false
-		}
-		s.epoch.Load().publish(open.w.effects)
-		open.w.flushed()
+// flush hands the ops applied since the last flush to a group commit,
+// which writes their effects to the journal, syncs it, publishes the
+// effects to reads and answers the ops, beside the writer. No other
+// group commit may be in flight: records are written one after another.
+func (s *Store) flush(open *openTx) {
+	g := &groupCommit{
+		ops:  open.ops[open.flushed:len(open.ops):len(open.ops)],
+		gen:  s.journal.gen,
+		off:  s.journal.off,
+		done: make(chan struct{}),
 	}
-	// Ops that failed wrote nothing, but they are answered only now: what
-	// they saw is durable now.
-	s.commits.Add(1)
-	s.ops.Add(uint64(len(open.ops) - open.flushed))
-	finish(open.ops[open.flushed:], nil)
+	if open.w.unflushed() {
+		g.rec, g.effects = open.w.rec, open.w.effects
+		open.w.rec, open.w.effects = s.spareRec, s.spareEffects
+		s.spareRec, s.spareEffects = nil, nil
+		if open.w.rec == nil {
+			open.w.rec = make([]byte, journalHeaderLen, cap(g.rec))
+		}
+		s.journal.off += int64(len(g.rec))
+	}
 	open.flushed, open.waiting = len(open.ops), false
-	return true
+	if g.rec == nil {
+		// Nothing to write (the ops failed, or wrote nothing), and no
+		// group commit in flight: what they saw is durable already.
+		s.commits.Add(1)
+		s.ops.Add(uint64(len(g.ops)))
+		finish(g.ops, nil)
+		return
+	}
+	open.sync = g
+	go s.sync(g)
+}
+
+// sync is a group commit's own goroutine: it makes the record durable,
+// publishes its effects and answers its ops. On an error it answers
+// nothing: the writer fails the store and answers every op.
+func (s *Store) sync(g *groupCommit) {
+	if hook := s.syncHook.Load(); hook != nil {
+		(*hook)()
+	}
+	start := time.Now()
+	g.err = s.journal.write(g.rec, g.gen, g.off)
+	s.commitTime.Add(int64(time.Since(start)))
+	if g.err == nil {
+		s.epoch.Load().publish(g.effects)
+		// Ops that failed wrote nothing, but they are answered only
+		// now: what they saw is durable now.
+		s.commits.Add(1)
+		s.ops.Add(uint64(len(g.ops)))
+		finish(g.ops, nil)
+	}
+	close(g.done)
+	s.mu.Lock()
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// synced takes back the group commit that ended, keeping its buffers for
+// the next. It returns the transaction still open, or nil when the
+// commit failed, and with it the store.
+func (s *Store) synced(open *openTx) *openTx {
+	g := open.sync
+	open.sync = nil
+	if g.err != nil {
+		// What reached the disk is unknown: take no more writes until
+		// reopened, when the journal is read back.
+		s.fail(g.err)
+		_ = open.tx.Rollback()
+		finish(open.ops, fmt.Errorf("%w: %w", ledger.ErrFailed, g.err))
+		return nil
+	}
+	clear(g.effects) // let the published keys and values go with the epoch
+	s.spareRec, s.spareEffects = g.rec[:journalHeaderLen], g.effects[:0]
+	return open
+}
+
+// drain waits for the group commit in flight, if any, and takes it
+// back (see synced).
+func (s *Store) drain(open *openTx) *openTx {
+	if open.sync == nil {
+		return open
+	}
+	<-open.sync.done
+	return s.synced(open)
 }
 
 // checkpoint commits the open transaction to the database file, starts
@@ -773,6 +892,13 @@ func finish(batch []*op, err error) {
 		o.answered = true
 		close(o.done)
 	}
+}
+
+// failure is the error that failed the store, if any.
+func (s *Store) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
 }
 
 func (s *Store) fail(err error) {
