@@ -47,6 +47,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	flags.IntVar(&o.Headroom, "voucher-headroom", 0, "sign each voucher this many jobs' max cost ahead, and reuse it while it covers (0: a new voucher per job)")
 	flags.IntVar(&o.VerifyEvery, "verify-every", 1, "verify paid receipts' signatures in batches, never leaving N receipts without a verified one above them (1: every receipt)")
 	flags.BoolVar(&o.Pprof, "pprof", false, "serve the node's profiler (its metrics URL /debug/pprof/) while the benchmark runs")
+	flags.StringVar(&o.CPUProfile, "cpuprofile", "", "write the load generator's CPU profile of each measured run to `PREFIX`.unpaid and PREFIX.paid")
 	asJSON := flags.Bool("json", false, "print the report as JSON on stdout")
 	if err := parseFlags(flags, args); err != nil {
 		return err

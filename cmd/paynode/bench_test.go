@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/paynode/paynode/internal/bench"
@@ -12,13 +14,15 @@ import (
 // TestBenchVerifyEvery: a small `paynode bench --json` run, the binary as
 // a subprocess: --verify-every 16 verifies a fraction of the paid
 // receipts' signatures and says so in the report; the default verifies
-// every one.
+// every one. The second run also writes the load generator's CPU
+// profiles.
 func TestBenchVerifyEvery(t *testing.T) {
 	bin := paynode.Path(t)
+	prof := filepath.Join(t.TempDir(), "agent")
 	for _, every := range []string{"", "16"} {
 		args := []string{"bench", "--jobs", "400", "--agents", "2", "--in-flight", "4", "--idle-conns", "2", "--json"}
 		if every != "" {
-			args = append(args, "--verify-every", every)
+			args = append(args, "--verify-every", every, "--cpuprofile", prof)
 		}
 		cmd := exec.CommandContext(t.Context(), bin, args...)
 		var out, errb bytes.Buffer
@@ -40,6 +44,12 @@ func TestBenchVerifyEvery(t *testing.T) {
 			t.Fatalf("--verify-every 16: every %d, %d of %d verified", rep.VerifyEvery, r.Verified, r.Held)
 		}
 		t.Logf("--verify-every %q: %d of %d paid receipts' signatures verified", every, r.Verified, r.Held)
+	}
+	for _, run := range []string{"unpaid", "paid"} {
+		// A CPU profile is a gzipped protocol buffer.
+		if b, err := os.ReadFile(prof + "." + run); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Fatalf("--cpuprofile: %s.%s: %d bytes, %v", prof, run, len(b), err)
+		}
 	}
 }
 

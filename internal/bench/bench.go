@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,8 +70,12 @@ type Options struct {
 	// docs/protocol.md ("Verifying receipts in batches") allows.
 	VerifyEvery int
 	// Pprof serves the node's profiler at its metrics URL /debug/pprof/.
-	Pprof    bool
-	Progress func(string)
+	Pprof bool
+	// CPUProfile, when set, is where the load generator's own CPU
+	// profiles go: CPUProfile+".unpaid" and CPUProfile+".paid", one for
+	// each measured run.
+	CPUProfile string
+	Progress   func(string)
 }
 
 // Phase is one run of jobs.
@@ -294,12 +299,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	say("%d jobs without payment", opts.Jobs)
-	if rep.Unpaid, err = phase(ctx, unpaidAgents, opts.Jobs, opts, "u"); err != nil {
+	if rep.Unpaid, err = profiled(opts.CPUProfile, "unpaid", func() (Phase, error) {
+		return phase(ctx, unpaidAgents, opts.Jobs, opts, "u")
+	}); err != nil {
 		return nil, err
 	}
 	say("%d paid jobs", opts.Jobs)
 	before := receipts(paidAgents)
-	if rep.Paid, err = phase(ctx, paidAgents, opts.Jobs, opts, "p"); err != nil {
+	if rep.Paid, err = profiled(opts.CPUProfile, "paid", func() (Phase, error) {
+		return phase(ctx, paidAgents, opts.Jobs, opts, "p")
+	}); err != nil {
 		return nil, err
 	}
 	for _, a := range paidAgents {
@@ -497,4 +506,26 @@ func getJSON(ctx context.Context, url string, v any) error {
 		return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// profiled runs fn with the process's CPU profile written to
+// prefix+"."+name, or just runs it when prefix is empty.
+func profiled(prefix, name string, fn func() (Phase, error)) (Phase, error) {
+	if prefix == "" {
+		return fn()
+	}
+	f, err := os.Create(prefix + "." + name)
+	if err != nil {
+		return Phase{}, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return Phase{}, fmt.Errorf("cpu profile: %w", err)
+	}
+	ph, err := fn()
+	pprof.StopCPUProfile()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("cpu profile: %w", cerr)
+	}
+	return ph, err
 }
