@@ -43,7 +43,9 @@
 //
 // # Unknown or not yet confirmed
 //
-// [Watcher.Channel] answers from memory only. [Watcher.Lookup] is for a
+// [Watcher.Channel] answers from memory only, without a lock or a copy: the
+// watcher replaces a channel's snapshot on every change and never modifies
+// one, so readers share snapshots, amounts included (see [Channel]). [Watcher.Lookup] is for a
 // payment check that meets a channel id the watcher does not know: it reads
 // getChannel at the confirmed head and, when the channel is there and ours,
 // adopts it at once; when it is only at the latest block it returns
@@ -77,8 +79,14 @@ var (
 )
 
 // Channel is one payment channel's on-chain state as of UpdatedBlock.
-// Amounts are in the asset's base unit. Values handed out by the watcher are
-// copies; the caller may keep and modify them.
+// Amounts are in the asset's base unit.
+//
+// A Channel handed out by the watcher ([Watcher.Channel], [Watcher.Lookup],
+// [Watcher.Channels], [Change]) is a snapshot the caller may keep, but its
+// Deposit and Claimed are shared with the watcher and every other reader:
+// the watcher never modifies them, it replaces them on a change, and the
+// caller must not modify them either. [Channel.Clone] makes amounts of the
+// caller's own.
 type Channel struct {
 	ID       common.Hash
 	Payer    common.Address // funds the channel and receives the refund

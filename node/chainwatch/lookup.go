@@ -25,8 +25,10 @@ type lookupCall struct {
 	err  error
 }
 
-// Lookup returns channel id's state like [Watcher.Channel], and when the
-// watcher does not know the id it asks the chain:
+// Lookup returns channel id's state like [Watcher.Channel] — without a lock
+// or a copy when the watcher knows the id, and with amounts shared with the
+// watcher that must not be modified — and when the watcher does not know
+// the id it asks the chain:
 //
 //   - the channel is ours at the confirmed head: the watcher adopts it (the
 //     payment check goes on, before Run has reached its block) and returns it;
@@ -54,7 +56,7 @@ func (w *Watcher) Lookup(ctx context.Context, id common.Hash) (Channel, error) {
 		w.lookMu.Unlock()
 		select {
 		case <-c.done:
-			return c.ch.Clone(), c.err
+			return c.ch, c.err
 		case <-ctx.Done():
 			return Channel{}, ctx.Err()
 		}
@@ -82,7 +84,7 @@ func (w *Watcher) Lookup(ctx context.Context, id common.Hash) (Channel, error) {
 	}
 	w.lookMu.Unlock()
 	close(c.done)
-	return c.ch.Clone(), c.err
+	return c.ch, c.err
 }
 
 func (w *Watcher) lookup(ctx context.Context, id common.Hash) (Channel, error) {
@@ -121,7 +123,7 @@ func (w *Watcher) lookup(ctx context.Context, id common.Hash) (Channel, error) {
 		w.writeMu.Lock()
 		if e := w.live(id); e != nil { // Run got there first
 			w.writeMu.Unlock()
-			return e.ch.Clone(), nil
+			return e.ch, nil
 		}
 		cur := w.currentCursor()
 		if cur.set() && cur.Number > block {
@@ -139,7 +141,7 @@ func (w *Watcher) lookup(ctx context.Context, id common.Hash) (Channel, error) {
 			return Channel{}, fmt.Errorf("chainwatch: lookup: %w", err)
 		}
 		w.log.Info("adopted a channel found by lookup", "channel", id, "block", block)
-		return e.ch.Clone(), nil
+		return e.ch, nil
 	}
 	return Channel{}, fmt.Errorf("%w: %s: the watcher is moving; try again", ErrNotConfirmed, id)
 }

@@ -20,8 +20,9 @@ import (
 const viewIndex = math.MaxUint32
 
 // entry is one channel as the watcher holds it. Entries are never modified
-// once published; a change replaces the entry, so readers copy them under a
-// read lock without racing the writer.
+// once published, nor are the amounts they point to: a change replaces the
+// entry, so readers share entries, amounts included, without a lock or a
+// copy.
 type entry struct {
 	ch Channel
 	// logIndex is the index, in ch.UpdatedBlock, of the last event applied,
@@ -272,8 +273,12 @@ func (w *Watcher) load(ctx context.Context) error {
 	}
 
 	w.index, w.indexed = index, indexed
+	w.channels.Clear()
+	for id, e := range channels {
+		w.channels.Store(id, e)
+	}
+	w.known.Store(int64(len(channels)))
 	w.mu.Lock()
-	w.channels = channels
 	w.cursor = cursor{Number: cr.Block, Hash: cr.Hash}
 	w.mu.Unlock()
 	return nil
@@ -286,8 +291,9 @@ func (e storeError) Error() string { return "chainwatch: store: " + e.err.Error(
 func (e storeError) Unwrap() error { return e.err }
 
 // commit stores changed (a nil entry: removed) with cur atomically, then
-// publishes them to the readers and tells the subscribers. The caller holds
-// writeMu; nothing is published when the store refuses.
+// publishes them to the readers (the channels, one by one, before the
+// cursor) and tells the subscribers. The caller holds writeMu; nothing is
+// published when the store refuses.
 func (w *Watcher) commit(ctx context.Context, changed map[common.Hash]*entry, cur cursor, changes []Change) error {
 	ids := make([]common.Hash, 0, len(changed))
 	for id := range changed {
@@ -326,14 +332,16 @@ func (w *Watcher) commit(ctx context.Context, changed map[common.Hash]*entry, cu
 		w.indexed[id] = struct{}{}
 	}
 
-	w.mu.Lock()
 	for id, e := range changed {
 		if e == nil {
-			delete(w.channels, id)
-		} else {
-			w.channels[id] = e
+			if _, ok := w.channels.LoadAndDelete(id); ok {
+				w.known.Add(-1)
+			}
+		} else if _, ok := w.channels.Swap(id, e); !ok {
+			w.known.Add(1)
 		}
 	}
+	w.mu.Lock()
 	if cur != w.cursor {
 		w.cursor = cur
 		close(w.advanced)

@@ -76,10 +76,7 @@ func (w *Watcher) notify(changes []Change) {
 	defer w.subMu.Unlock()
 	for s := range w.subs {
 		s.mu.Lock()
-		for _, c := range changes {
-			c.Channel = c.Channel.Clone()
-			s.queue = append(s.queue, c)
-		}
+		s.queue = append(s.queue, changes...)
 		s.mu.Unlock()
 		select {
 		case s.wake <- struct{}{}:

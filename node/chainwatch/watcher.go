@@ -81,9 +81,17 @@ type Watcher struct {
 	index   []common.Hash // the stored index, in order
 	indexed map[common.Hash]struct{}
 
-	// mu guards channels, cursor and advanced: what the readers see.
+	// channels holds what the readers see of each channel: id → *entry.
+	// The writers (commit, load; under writeMu) replace an entry on every
+	// change and never modify one, so readers load it without a lock and
+	// hand out its amounts without copying them. known counts the entries.
+	channels sync.Map
+	known    atomic.Int64
+
+	// mu guards cursor and advanced. A commit publishes its channels
+	// before its cursor, so a reader that sees the cursor at block n sees
+	// every channel as of block n or later.
 	mu       sync.RWMutex
-	channels map[common.Hash]*entry
 	cursor   cursor
 	advanced chan struct{} // closed and replaced whenever cursor moves
 
@@ -132,7 +140,6 @@ func New(b Backend, d *contracts.Deployment, provider common.Address, store Stor
 		dec:       newDecoder(),
 		now:       time.Now,
 		indexed:   map[common.Hash]struct{}{},
-		channels:  map[common.Hash]*entry{},
 		advanced:  make(chan struct{}),
 		subs:      map[*subscriber]struct{}{},
 		misses:    map[common.Hash]miss{},
@@ -205,35 +212,36 @@ func (w *Watcher) Open(ctx context.Context) error {
 	}
 	w.opened = true
 	cur := w.currentCursor()
-	w.log.Info("chain watch opened", "channels", len(w.channels), "cursor", cur.Number, "resumes", cur.set())
+	w.log.Info("chain watch opened", "channels", w.known.Load(), "cursor", cur.Number, "resumes", cur.set())
 	return nil
 }
 
 // ------------------------------------------------------------------ readers
 
 // Channel returns the state of channel id if it is one of ours, from memory.
+// It takes no lock and copies nothing: the payment check calls it for every
+// job.
+//
+// The returned Channel shares its Deposit and Claimed with the watcher and
+// with every other reader. The watcher never modifies them (a change
+// replaces them), and neither may the caller: read them, or call
+// [Channel.Clone] for amounts of its own.
 func (w *Watcher) Channel(id common.Hash) (Channel, bool) {
-	w.mu.RLock()
-	e, ok := w.channels[id]
-	w.mu.RUnlock()
-	if !ok {
-		return Channel{}, false
+	if e := w.live(id); e != nil {
+		return e.ch, true
 	}
-	return e.ch.Clone(), true
+	return Channel{}, false
 }
 
-// Channels returns every known channel, ordered by id.
+// Channels returns every known channel, ordered by id. Their amounts are
+// shared, as [Watcher.Channel] says, and must not be modified.
 func (w *Watcher) Channels() []Channel {
-	w.mu.RLock()
-	out := make([]Channel, 0, len(w.channels))
-	for _, e := range w.channels {
-		out = append(out, e.ch)
-	}
-	w.mu.RUnlock()
+	out := make([]Channel, 0, w.known.Load())
+	w.channels.Range(func(_, e any) bool {
+		out = append(out, e.(*entry).ch)
+		return true
+	})
 	slices.SortFunc(out, func(a, b Channel) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	for i := range out {
-		out[i] = out[i].Clone()
-	}
 	return out
 }
 
@@ -268,9 +276,7 @@ func (w *Watcher) WaitFor(ctx context.Context, n uint64) error {
 
 // Stats returns the watcher's counters.
 func (w *Watcher) Stats() Stats {
-	w.mu.RLock()
-	cur, n := w.cursor, len(w.channels)
-	w.mu.RUnlock()
+	cur, n := w.currentCursor(), int(w.known.Load())
 	s := Stats{
 		ChainHead:   w.chainHead.Load(),
 		Confirmed:   w.confirmed.Load(),
@@ -298,10 +304,12 @@ func (w *Watcher) currentCursor() cursor {
 	return w.cursor
 }
 
+// live returns channel id's published entry, or nil.
 func (w *Watcher) live(id common.Hash) *entry {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	return w.channels[id]
+	if e, ok := w.channels.Load(id); ok {
+		return e.(*entry)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------- run
@@ -656,12 +664,11 @@ func (w *Watcher) reorg(ctx context.Context, cur cursor, target uint64) error {
 	if err != nil {
 		return err
 	}
-	w.mu.RLock()
-	ids := make([]common.Hash, 0, len(w.channels))
-	for id := range w.channels {
-		ids = append(ids, id)
-	}
-	w.mu.RUnlock()
+	ids := make([]common.Hash, 0, w.known.Load())
+	w.channels.Range(func(id, _ any) bool {
+		ids = append(ids, id.(common.Hash))
+		return true
+	})
 	views := make(map[common.Hash]*entry, len(ids))
 	for _, id := range ids {
 		v, err := w.getChannel(ctx, id, new(big.Int).SetUint64(target))

@@ -222,7 +222,7 @@ func TestFakeReorg(t *testing.T) {
 				if _, ok := w.Channel(c); ok {
 					t.Fatal("c was opened on the abandoned branch only, and is still known")
 				}
-				if s := w.Stats(); s.Reorgs != 1 || !s.Synced || s.Processed != 7 {
+				if s := w.Stats(); s.Reorgs != 1 || !s.Synced || s.Processed != 7 || s.Channels != 2 || len(w.Channels()) != 2 {
 					t.Fatalf("stats %+v", s)
 				}
 				synctest.Wait()
@@ -245,8 +245,8 @@ func TestFakeReorg(t *testing.T) {
 				}
 				wantChannel(t, w2, a, 150, 30, 0, false)
 				wantChannel(t, w2, b, 10, 0, 0, false)
-				if _, ok := w2.Channel(c); ok || w2.Head() != 7 {
-					t.Fatalf("reloaded: c known %v, head %d", ok, w2.Head())
+				if _, ok := w2.Channel(c); ok || w2.Head() != 7 || w2.Stats().Channels != 2 {
+					t.Fatalf("reloaded: c known %v, head %d, %d channels", ok, w2.Head(), w2.Stats().Channels)
 				}
 			})
 		})
