@@ -76,7 +76,7 @@ func TestDashboardPanels(t *testing.T) {
 			refs[tg.RefID] = true
 		}
 	}
-	for _, want := range []string{"Jobs", "Latency", "Revenue", "Settlement", "Chain", "Connections", "Queues"} {
+	for _, want := range []string{"Jobs", "Latency", "Revenue", "Settlement", "Chain", "Connections", "Queues", "Ledger"} {
 		if !slices.Contains(rows, want) {
 			t.Errorf("no %q row; rows: %q", want, rows)
 		}

@@ -294,6 +294,12 @@ func knownSources(claimLatency ...time.Duration) Sources {
 				{Asset: "TUSD", Decimals: 6, Unclaimed: big.NewInt(2500000), Deadline: fixedNow.Add(5 * time.Minute)},
 			}
 		},
+		Ledger: func() LedgerState {
+			return LedgerState{
+				Writes: 2000, GroupCommits: 80, SyncTime: 40 * time.Millisecond,
+				Checkpoints: 3, CheckpointTime: 45 * time.Millisecond, ApplyTime: 1500 * time.Millisecond, Replayed: 7,
+			}
+		},
 	}
 }
 
@@ -399,6 +405,27 @@ paynode_channels_at_risk_value{asset="TUSD"} 3.5
 # HELP paynode_channels_at_risk_deadline_timestamp_seconds Unix time of the earliest withdrawal deadline among the channels at risk: claim before it or lose the value; absent when none.
 # TYPE paynode_channels_at_risk_deadline_timestamp_seconds gauge
 paynode_channels_at_risk_deadline_timestamp_seconds{asset="TUSD"} 1.8000003e+09
+# HELP paynode_ledger_writes_total Ledger writes made durable (two a paid job: its reservation and its charge).
+# TYPE paynode_ledger_writes_total counter
+paynode_ledger_writes_total 2000
+# HELP paynode_ledger_group_commits_total Journal records written and synced, each making a group of ledger writes durable with one fdatasync.
+# TYPE paynode_ledger_group_commits_total counter
+paynode_ledger_group_commits_total 80
+# HELP paynode_ledger_sync_seconds_total Time spent writing and syncing journal records; divided by group commits, the disk's sync latency, which every paid job waits for once.
+# TYPE paynode_ledger_sync_seconds_total counter
+paynode_ledger_sync_seconds_total 0.04
+# HELP paynode_ledger_checkpoints_total Commits of the ledger's open transaction to its database file.
+# TYPE paynode_ledger_checkpoints_total counter
+paynode_ledger_checkpoints_total 3
+# HELP paynode_ledger_checkpoint_seconds_total Time spent in checkpoints, during which the ledger's writer applies nothing.
+# TYPE paynode_ledger_checkpoint_seconds_total counter
+paynode_ledger_checkpoint_seconds_total 0.045
+# HELP paynode_ledger_apply_seconds_total Time the ledger's single writer spent applying writes; with checkpoint time, its busy share.
+# TYPE paynode_ledger_apply_seconds_total counter
+paynode_ledger_apply_seconds_total 1.5
+# HELP paynode_ledger_replayed_records Journal records the ledger recovered when the node started: writes made durable before a crash and not yet in the database file (0 after a clean stop).
+# TYPE paynode_ledger_replayed_records gauge
+paynode_ledger_replayed_records 7
 `
 	names := metricNames(t, want)
 	// Twice: the claim latencies are observed once, not again each scrape.

@@ -30,6 +30,10 @@ type pulled struct {
 	transactions                        *prometheus.Desc // result
 	gasUsed, pendingBatches, lastSettle *prometheus.Desc
 	atRisk, atRiskValue, atRiskDeadline *prometheus.Desc // asset
+
+	ledgerWrites, ledgerCommits, ledgerSync              *prometheus.Desc
+	ledgerCheckpoints, ledgerCheckpointTime, ledgerApply *prometheus.Desc
+	ledgerReplayed                                       *prometheus.Desc
 }
 
 func newPulled(now func() time.Time) *pulled {
@@ -67,6 +71,18 @@ func newPulled(now func() time.Time) *pulled {
 			"Unclaimed value on the channels at risk, in whole units of the asset; absent when none.", "asset"),
 		atRiskDeadline: desc("channels", "at_risk_deadline_timestamp_seconds",
 			"Unix time of the earliest withdrawal deadline among the channels at risk: claim before it or lose the value; absent when none.", "asset"),
+		ledgerWrites: desc("ledger", "writes_total", "Ledger writes made durable (two a paid job: its reservation and its charge)."),
+		ledgerCommits: desc("ledger", "group_commits_total",
+			"Journal records written and synced, each making a group of ledger writes durable with one fdatasync."),
+		ledgerSync: desc("ledger", "sync_seconds_total",
+			"Time spent writing and syncing journal records; divided by group commits, the disk's sync latency, which every paid job waits for once."),
+		ledgerCheckpoints: desc("ledger", "checkpoints_total", "Commits of the ledger's open transaction to its database file."),
+		ledgerCheckpointTime: desc("ledger", "checkpoint_seconds_total",
+			"Time spent in checkpoints, during which the ledger's writer applies nothing."),
+		ledgerApply: desc("ledger", "apply_seconds_total",
+			"Time the ledger's single writer spent applying writes; with checkpoint time, its busy share."),
+		ledgerReplayed: desc("ledger", "replayed_records",
+			"Journal records the ledger recovered when the node started: writes made durable before a crash and not yet in the database file (0 after a clean stop)."),
 	}
 }
 
@@ -84,6 +100,8 @@ func (p *pulled) Describe(ch chan<- *prometheus.Desc) {
 		p.head, p.lag, p.rpcErrors, p.channels,
 		p.transactions, p.gasUsed, p.pendingBatches, p.lastSettle,
 		p.atRisk, p.atRiskValue, p.atRiskDeadline,
+		p.ledgerWrites, p.ledgerCommits, p.ledgerSync,
+		p.ledgerCheckpoints, p.ledgerCheckpointTime, p.ledgerApply, p.ledgerReplayed,
 	} {
 		ch <- d
 	}
@@ -127,6 +145,11 @@ func (p *pulled) Collect(ch chan<- prometheus.Metric) {
 	if s.AtRisk != nil {
 		if rs, ok := call(ch, p.atRisk, s.AtRisk); ok {
 			p.collectAtRisk(ch, rs)
+		}
+	}
+	if s.Ledger != nil {
+		if l, ok := call(ch, p.ledgerWrites, s.Ledger); ok {
+			p.collectLedger(ch, l)
 		}
 	}
 }
@@ -251,6 +274,23 @@ func (p *pulled) collectAtRisk(ch chan<- prometheus.Metric, rs []ChannelAtRisk) 
 		ch <- prometheus.MustNewConstMetric(p.atRiskValue, prometheus.GaugeValue, WholeUnits(&s.amounts[0], s.decimals), asset)
 		ch <- prometheus.MustNewConstMetric(p.atRiskDeadline, prometheus.GaugeValue, unixSeconds(earliest[asset]), asset)
 	}
+}
+
+func (p *pulled) collectLedger(ch chan<- prometheus.Metric, l LedgerState) {
+	for _, c := range []struct {
+		desc *prometheus.Desc
+		v    float64
+	}{
+		{p.ledgerWrites, float64(l.Writes)},
+		{p.ledgerCommits, float64(l.GroupCommits)},
+		{p.ledgerSync, l.SyncTime.Seconds()},
+		{p.ledgerCheckpoints, float64(l.Checkpoints)},
+		{p.ledgerCheckpointTime, l.CheckpointTime.Seconds()},
+		{p.ledgerApply, l.ApplyTime.Seconds()},
+	} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, c.v)
+	}
+	ch <- prometheus.MustNewConstMetric(p.ledgerReplayed, prometheus.GaugeValue, float64(l.Replayed))
 }
 
 func unixSeconds(t time.Time) float64 {

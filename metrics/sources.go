@@ -28,6 +28,9 @@ type Sources struct {
 	// unless claimed before the channel's withdrawal deadline. Only such
 	// channels; none is an empty list.
 	AtRisk func() []ChannelAtRisk
+	// Ledger returns the ledger store's counters: how writes reach the
+	// disk.
+	Ledger func() LedgerState
 }
 
 // ModelQueue is one model's queue and workers.
@@ -79,4 +82,17 @@ type ChannelAtRisk struct {
 	Decimals  uint8
 	Unclaimed *big.Int  // charged on the channel and not yet claimed, base units
 	Deadline  time.Time // when the payer may finalize the withdrawal
+}
+
+// LedgerState is the ledger store's work since the node started: writes
+// are made durable in groups, each one journal record and one sync, and
+// the database file is committed at checkpoints.
+type LedgerState struct {
+	Writes         uint64        // writes made durable
+	GroupCommits   uint64        // journal records written and synced
+	SyncTime       time.Duration // spent writing and syncing journal records
+	Checkpoints    uint64        // commits of the writer's transaction to the database file
+	CheckpointTime time.Duration // spent in checkpoints, the writer held meanwhile
+	ApplyTime      time.Duration // the writer's time applying writes
+	Replayed       uint64        // journal records recovered at start (after a crash)
 }

@@ -182,6 +182,19 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
+	// The ledger made at least the jobs' writes durable (10 reserves, 8
+	// charges, 2 releases; the chain watcher writes too), in group
+	// commits that took time, and recovered nothing at this clean start.
+	writes, commits := gathered(t, reg, "paynode_ledger_writes_total"), gathered(t, reg, "paynode_ledger_group_commits_total")
+	if writes < 20 || commits < 1 || commits > writes {
+		t.Errorf("ledger: %v writes in %v group commits; want at least 20 in between 1 and as many", writes, commits)
+	}
+	if sync := gathered(t, reg, "paynode_ledger_sync_seconds_total"); sync <= 0 {
+		t.Errorf("paynode_ledger_sync_seconds_total = %v, want > 0", sync)
+	}
+	if replayed := gathered(t, reg, "paynode_ledger_replayed_records"); replayed != 0 {
+		t.Errorf("paynode_ledger_replayed_records = %v after a clean start, want 0", replayed)
+	}
 }
 
 // gathered returns the value of the one series named by sel, a metric

@@ -345,6 +345,14 @@ func (n *Node) sources() metrics.Sources {
 			}
 			return st
 		},
+		Ledger: func() metrics.LedgerState {
+			st := n.ledger.Stats()
+			return metrics.LedgerState{
+				Writes: st.Ops, GroupCommits: st.Commits, SyncTime: st.CommitTime,
+				Checkpoints: st.Checkpoints, CheckpointTime: st.CheckpointTime,
+				ApplyTime: st.ApplyTime, Replayed: st.Replayed,
+			}
+		},
 		AtRisk: func() []metrics.ChannelAtRisk {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
