@@ -36,10 +36,11 @@ type benchChannel struct {
 	vouchers []Voucher
 }
 
-// benchPayments is a payment check on a bbolt ledger in a fresh directory
-// with n open TUSD channels of a huge deposit, each with vouchers for
-// far more than any benchmark charges.
-func benchPayments(b *testing.B, n int, noSync bool) (*Payments, *bolt.Store, []benchChannel) {
+// benchPayments is a payment check on a bbolt ledger in a fresh directory,
+// through a probeLedger that counts its reads, with n open TUSD channels of
+// a huge deposit, each with vouchers for far more than any benchmark
+// charges.
+func benchPayments(b *testing.B, n int, noSync bool) (*Payments, *bolt.Store, *probeLedger, []benchChannel) {
 	b.Helper()
 	l, err := bolt.Open(b.TempDir(), bolt.Options{NoSync: noSync, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -49,7 +50,8 @@ func benchPayments(b *testing.B, n int, noSync bool) (*Payments, *bolt.Store, []
 	provider, _ := crypto.GenerateKey()
 	d := &contracts.Deployment{ChainID: 1337, PaymentChannels: common.HexToAddress("0xc0ffee"), OfferRegistry: common.HexToAddress("0x1")}
 	chans := &fakeChannels{chs: map[common.Hash]chainwatch.Channel{}, errs: map[common.Hash]error{}}
-	p := New(d, provider, l, chans, nil)
+	pl := &probeLedger{Ledger: l}
+	p := New(d, provider, pl, chans, nil)
 	deposit := new(big.Int).Lsh(big.NewInt(1), 200)
 	out := make([]benchChannel, n)
 	for c := range out {
@@ -65,24 +67,24 @@ func benchPayments(b *testing.B, n int, noSync bool) (*Payments, *bolt.Store, []
 			out[c].vouchers = append(out[c].vouchers, signVoucher(b, p.Domain(), signer, id, amount))
 		}
 	}
-	return p, l, out
+	return p, l, pl, out
 }
 
 // BenchmarkAuthorizeCharge measures the payment check on the paid-job hot
-// path: one iteration is one job, Authorize (job id lookup, channel
-// lookup, voucher check, durable reservation) then Charge (price, receipt
-// signed by the provider key, durable charge), with benchInFlight jobs in
-// flight spread over 1, 20 or 200 channels. The ledger is bbolt with
-// fsync at every commit (the production setting) or without (NoSync, for
-// reference: what the payment check costs without the disk). An agent
-// either resends the channel's latest voucher (cached: the signature was
-// checked before) or brings a new one with each job (fresh: one ECDSA
-// recovery a job).
+// path: one iteration is one job, Authorize (channel lookup, voucher
+// check, durable reservation) then Charge (price, receipt signed by the
+// provider key, durable charge), with benchInFlight jobs in flight spread
+// over 1, 20 or 200 channels. The ledger is bbolt with fsync at every
+// commit (the production setting) or without (NoSync, for reference: what
+// the payment check costs without the disk). An agent either resends the
+// channel's latest voucher (cached: the signature was checked before) or
+// brings a new one with each job (fresh: one ECDSA recovery a job).
 //
 // Reported: jobs/s; the p50 and p99 latency of Authorize and of Charge as
-// the caller sees them; from the ledger's counters, ops/commit (its
-// average group commit, in writes), pages/op (pages written per write)
-// and commit-µs (time to write and sync one commit).
+// the caller sees them; reads/job, the ledger reads of the payment check
+// (none: a new job is not looked up); from the ledger's counters,
+// ops/commit (its average group commit, in writes), pages/op (pages
+// written per write) and commit-µs (time to write and sync one commit).
 func BenchmarkAuthorizeCharge(b *testing.B) {
 	for _, noSync := range []bool{false, true} {
 		for _, channels := range []int{1, 20, 200} {
@@ -102,7 +104,7 @@ func BenchmarkAuthorizeCharge(b *testing.B) {
 }
 
 func benchAuthorizeCharge(b *testing.B, channels int, noSync, fresh bool) {
-	p, l, chans := benchPayments(b, channels, noSync)
+	p, l, pl, chans := benchPayments(b, channels, noSync)
 	ctx := b.Context()
 	price, err := contracts.ParsePrice("1000", "2000000", "8000000")
 	if err != nil {
@@ -152,6 +154,7 @@ func benchAuthorizeCharge(b *testing.B, channels int, noSync, fresh bool) {
 	b.StopTimer()
 
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "jobs/s")
+	b.ReportMetric(float64(pl.reads.Load())/float64(b.N), "reads/job")
 	for _, m := range []struct {
 		name string
 		lat  []time.Duration

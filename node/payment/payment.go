@@ -126,53 +126,78 @@ func (p *Payments) Domain() *contracts.Domain { return p.domain }
 // Authorize checks a job's payment and reserves its max cost. It
 // returns a *Error with a stable code when the payment is refused; nothing
 // is reserved or charged then.
+//
+// A job id seen before on the channel never runs twice: the request gets
+// the earlier job's answer (its receipt again, job_conflict,
+// job_in_progress or job_failed) in place of any refusal but those of the
+// request alone (a malformed field, another domain). A new job costs no
+// ledger read for it: the ledger's Reserve refuses an existing job id and
+// returns the job, and a refusal before or by Reserve looks the id up then
+// (resubmitted), so the earlier job's answer still wins over a channel
+// that is now closing, a voucher now too low, and the like.
 func (p *Payments) Authorize(ctx context.Context, req Request) (*Authorization, error) {
+	if err := p.checkRequest(req); err != nil {
+		return nil, err
+	}
+	a, prev, err := p.reserve(ctx, req)
+	switch {
+	case prev != nil:
+		return p.replay(req, prev)
+	case err != nil:
+		return p.resubmitted(ctx, req, err)
+	}
+	return a, nil
+}
+
+// checkRequest refuses a request that no ledger state can make good: a
+// malformed field, or a voucher that names another domain.
+func (p *Payments) checkRequest(req Request) error {
 	if !ledger.CheckJobID(req.JobID) {
-		return nil, refuse(CodeBadRequest, "job id must be 1 to %d bytes", ledger.MaxJobIDLen)
+		return refuse(CodeBadRequest, "job id must be 1 to %d bytes", ledger.MaxJobIDLen)
 	}
 	if err := req.Price.Validate(); err != nil {
-		return nil, refuse(CodeBadRequest, "%v", err)
+		return refuse(CodeBadRequest, "%v", err)
 	}
 	v := req.Voucher
 	if !ledger.CheckAmount(v.Amount) {
-		return nil, refuse(CodeBadRequest, "voucher amount must be an integer in [0, 2^256)")
+		return refuse(CodeBadRequest, "voucher amount must be an integer in [0, 2^256)")
 	}
 	if v.ChainID != nil && (!v.ChainID.IsUint64() || v.ChainID.Uint64() != p.chainID) {
-		return nil, refuse(CodeWrongDomain, "voucher is for chain %s, this node is on chain %d", v.ChainID, p.chainID)
+		return refuse(CodeWrongDomain, "voucher is for chain %s, this node is on chain %d", v.ChainID, p.chainID)
 	}
 	if v.Contract != nil && *v.Contract != p.contract {
-		return nil, refuse(CodeWrongDomain, "voucher is for PaymentChannels %s, this node uses %s", v.Contract, p.contract)
+		return refuse(CodeWrongDomain, "voucher is for PaymentChannels %s, this node uses %s", v.Contract, p.contract)
 	}
+	return nil
+}
 
-	// A job id seen before never runs twice.
-	if prev, err := p.ledger.Job(ctx, req.ChannelID, req.JobID); err == nil {
-		return p.replay(req, prev)
-	} else if !errors.Is(err, ledger.ErrNotFound) {
-		return nil, retryable(CodeUnavailable, err, "ledger unavailable")
-	}
-
+// reserve checks the channel and the voucher and reserves the job's max
+// cost. It returns the authorization; or the job of the same id that the
+// ledger already holds; or the refusal, a *Error.
+func (p *Payments) reserve(ctx context.Context, req Request) (*Authorization, *ledger.Job, error) {
 	ch, err := p.channels.Lookup(ctx, req.ChannelID)
 	switch {
 	case errors.Is(err, chainwatch.ErrNotConfirmed):
-		return nil, retryable(CodeDepositUnconfirmed, err, "channel %s is not yet confirmed on chain", req.ChannelID)
+		return nil, nil, retryable(CodeDepositUnconfirmed, err, "channel %s is not yet confirmed on chain", req.ChannelID)
 	case errors.Is(err, chainwatch.ErrWrongProvider):
-		return nil, refuse(CodeWrongProvider, "channel %s pays another provider", req.ChannelID)
+		return nil, nil, refuse(CodeWrongProvider, "channel %s pays another provider", req.ChannelID)
 	case errors.Is(err, chainwatch.ErrUnknownChannel):
-		return nil, refuse(CodeUnknownChannel, "no channel %s is open to this provider", req.ChannelID)
+		return nil, nil, refuse(CodeUnknownChannel, "no channel %s is open to this provider", req.ChannelID)
 	case err != nil:
-		return nil, retryable(CodeUnavailable, err, "cannot read channel %s", req.ChannelID)
+		return nil, nil, retryable(CodeUnavailable, err, "cannot read channel %s", req.ChannelID)
 	}
 	if ch.Closed || ch.WithdrawableAt != 0 {
-		return nil, refuse(CodeChannelClosing, "channel %s is being withdrawn and takes no more jobs", req.ChannelID)
+		return nil, nil, refuse(CodeChannelClosing, "channel %s is being withdrawn and takes no more jobs", req.ChannelID)
 	}
 	if ch.Asset != req.Asset {
-		return nil, refuse(CodeWrongAsset, "channel %s holds %s, the offer is paid in %s", req.ChannelID, assetName(ch.Asset), assetName(req.Asset))
+		return nil, nil, refuse(CodeWrongAsset, "channel %s holds %s, the offer is paid in %s", req.ChannelID, assetName(ch.Asset), assetName(req.Asset))
 	}
+	v := req.Voucher
 	if err := p.verify(req.ChannelID, ch.Signer, v); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if v.Amount.Cmp(ch.Deposit) > 0 {
-		return nil, refuse(CodeVoucherAboveDeposit, "voucher %s exceeds the deposit %s", v.Amount, ch.Deposit)
+		return nil, nil, refuse(CodeVoucherAboveDeposit, "voucher %s exceeds the deposit %s", v.Amount, ch.Deposit)
 	}
 
 	maxCost := req.Price.Cost(req.InputTokens, req.MaxTokens)
@@ -186,18 +211,44 @@ func (p *Payments) Authorize(ctx context.Context, req Request) (*Authorization, 
 	})
 	switch {
 	case err == nil:
-	case errors.Is(err, ledger.ErrJobExists):
-		return p.replay(req, job) // a resubmission raced us
+	case errors.Is(err, ledger.ErrJobExists) && job != nil:
+		return nil, job, nil
 	case errors.Is(err, ledger.ErrInsufficient):
 		st, _ := p.ledger.Channel(ctx, req.ChannelID)
 		need := new(big.Int).Add(maxCost, orZero(st.Charged))
 		need.Add(need, orZero(st.Reserved))
-		return nil, refuse(CodeVoucherTooLow, "voucher %s (highest so far %s) does not cover %s (charged %s + in flight %s + this job's max cost %s)",
+		return nil, nil, refuse(CodeVoucherTooLow, "voucher %s (highest so far %s) does not cover %s (charged %s + in flight %s + this job's max cost %s)",
 			v.Amount, orZero(st.Voucher.Amount), need, orZero(st.Charged), orZero(st.Reserved), maxCost)
 	default:
-		return nil, retryable(CodeUnavailable, err, "cannot record the voucher")
+		return nil, nil, retryable(CodeUnavailable, err, "cannot record the voucher")
 	}
-	return &Authorization{ChannelID: req.ChannelID, JobID: req.JobID, MaxCost: maxCost, Price: req.Price}, nil
+	return &Authorization{ChannelID: req.ChannelID, JobID: req.JobID, MaxCost: maxCost, Price: req.Price}, nil, nil
+}
+
+// resubmitted answers a request that reserve refused: when the ledger
+// holds a job of the same id on the channel, with that job's answer, as
+// if it had been looked up before the channel, the voucher and the
+// reservation were checked; else with refusal.
+//
+// The ledger contract does not say whether Reserve looks for an existing
+// job id before it checks its Cap (node/ledger/bolt does), so a refusal by
+// Reserve is looked up too.
+func (p *Payments) resubmitted(ctx context.Context, req Request, refusal error) (*Authorization, error) {
+	prev, err := p.ledger.Job(ctx, req.ChannelID, req.JobID)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return nil, refusal
+	case err != nil:
+		return nil, retryable(CodeUnavailable, err, "ledger unavailable")
+	case errors.Is(refusal, ledger.ErrOutcomeUnknown) && prev.State == ledger.JobReserved && prev.BodyHash == req.BodyHash:
+		// Reserve gave up waiting but its write went on: this may be
+		// the request's own reservation rather than an earlier job's.
+		// Had it been read before Reserve, an earlier one would have
+		// been job_in_progress; the refusal, unavailable, is retryable
+		// as that is, and the retry tells.
+		return nil, refusal
+	}
+	return p.replay(req, prev)
 }
 
 func (p *Payments) replay(req Request, prev *ledger.Job) (*Authorization, error) {
