@@ -287,7 +287,9 @@ type ChargeOp struct {
 type Ledger interface {
 	// Reserve stores a new reserved job and adds its max cost to the
 	// channel's Reserved, atomically. If the (channel, job id) exists it
-	// returns the existing job and ErrJobExists and changes nothing.
+	// returns the existing job and ErrJobExists and changes nothing; the
+	// job id is looked up before Limit and Cap are checked, so a
+	// resubmission is told so even when its voucher no longer covers.
 	Reserve(ctx context.Context, op ReserveOp) (*Job, error)
 	// Charge moves a reserved job to charged: Reserved −= MaxCost,
 	// Charged += Cost, ReceiptSeq++, and stores the receipt under the new

@@ -297,6 +297,18 @@ func testReserveExisting(t *testing.T, l ledger.Ledger) {
 	}
 	wantChannel(t, channel(t, l, ch), before) // voucher not raised either
 
+	// The job id is looked up before the limit and the cap: a resubmission
+	// whose voucher no longer covers gets the existing job, not
+	// ErrInsufficient.
+	again, err = l.Reserve(ctx, ledger.ReserveOp{
+		Job:   ledger.Job{ChannelID: ch, ID: "j", MaxCost: n(100), BodyHash: common.Hash{1}},
+		Limit: n(1), Cap: n(1),
+	})
+	wantErr(t, "reserve again past the limit and cap", err, ledger.ErrJobExists)
+	if again == nil || !sameJob(again, first) {
+		t.Errorf("reserve again past the limit and cap returned %+v, want the existing %+v", again, first)
+	}
+
 	// Same id on another channel is another job.
 	reserve(t, l, Chan(2), "j", n(1))
 
