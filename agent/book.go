@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -31,6 +32,13 @@ import (
 // is Config.SharedChargeCap, plus the gaps of the receipts read back from
 // the store (they passed this rule when they came; the jobs that would
 // fill them were lost with the process that ran them).
+//
+// The node's account of the channel (a sync answer) may say more was
+// charged than the receipts held show: receipts lost with a crash or an
+// old store, or another client's charges. The book adopts it as an
+// anchor, the charged by the node's last receipt seq, only within a bound
+// of what the agent knows (resync; docs/protocol.md, "Resync"), and holds
+// the receipts that come after to it.
 type book struct {
 	channel common.Hash
 	// verify checks a receipt's signature; eachFirst says that every
@@ -47,6 +55,22 @@ type book struct {
 	pending  *big.Int // Σ inflight
 	credit   *big.Int // the gaps the book may leave unexplained
 	bad      error    // set once a receipt failed: the provider is untrusted
+	// signed is the highest voucher amount signed on the channel, as far
+	// as the agent knows: this process's, and its store's record.
+	signed *big.Int
+	// anchor, when set, is the charged adopted from the node's account by
+	// receipt seq anchorSeq; adopted is what adoptions added to credit
+	// (beyond the credit left) that receipts at or below anchorSeq have
+	// not explained since.
+	anchor    *big.Int
+	anchorSeq uint64
+	adopted   *big.Int
+
+	// synced is set once the node's account of the channel was read
+	// before the first job (Client.syncFirst); syncMu serializes that
+	// read.
+	synced atomic.Bool
+	syncMu sync.Mutex
 }
 
 // A receiptError is a receipt that failed, with the job id it came with:
@@ -68,6 +92,7 @@ func newBook(channel common.Hash, every int, capCost, shared *big.Int, verify fu
 		channel: channel, verify: verify,
 		receipts: wire.NewReceiptBook(channel, every, capCost, verify),
 		jobIDs:   map[uint64]string{}, inflight: map[string]*big.Int{}, pending: new(big.Int), credit: new(big.Int),
+		signed: new(big.Int), adopted: new(big.Int),
 	}
 	b.eachFirst = b.receipts.VerifiesEach()
 	if shared != nil && shared.Sign() > 0 {
@@ -97,6 +122,14 @@ func (b *book) accept(r *wire.Receipt, id string, maxCost *big.Int, checked bool
 	if b.bad != nil {
 		return false, false, b.bad
 	}
+	if err := b.checkAnchorLocked(r); err != nil {
+		if !checked {
+			if serr := b.verify(r); serr != nil {
+				err = fmt.Errorf("receipt seq %d: %w", r.Seq, serr)
+			}
+		}
+		return false, false, b.failLocked(&receiptError{r, id, err})
+	}
 	allowance := new(big.Int).Add(b.pending, b.credit)
 	if own, ok := b.inflight[id]; ok {
 		allowance.Sub(allowance, own)
@@ -107,9 +140,139 @@ func (b *book) accept(r *wire.Receipt, id string, maxCost *big.Int, checked bool
 	}
 	if !dup {
 		b.jobIDs[r.Seq] = id
+		if b.anchor != nil && r.Seq <= b.anchorSeq {
+			// Its cost is in the adopted charge: the credit adopted for
+			// it is needed no more.
+			explained := bigMin((*big.Int)(r.Cost), b.adopted)
+			b.adopted.Sub(b.adopted, explained)
+			b.credit.Sub(b.credit, explained)
+		}
 	}
 	b.releaseLocked(id)
 	return dup, verified, nil
+}
+
+// checkAnchorLocked holds r to the charged adopted from the node: the
+// node said the channel was charged anchor by receipt seq anchorSeq, so
+// a receipt of that seq says exactly that, one below it no more, and one
+// above it had at least that charged before it (exactly that, right
+// above). A receipt that does not agree proves the node's account wrong.
+func (b *book) checkAnchorLocked(r *wire.Receipt) error {
+	if b.anchor == nil || r.Cost == nil || r.CumulativeCharged == nil {
+		return nil // the receipt book refuses the latter
+	}
+	cum := (*big.Int)(r.CumulativeCharged)
+	before := new(big.Int).Sub(cum, (*big.Int)(r.Cost))
+	var bad bool
+	switch {
+	case r.Seq == b.anchorSeq:
+		bad = cum.Cmp(b.anchor) != 0
+	case r.Seq < b.anchorSeq:
+		bad = cum.Cmp(b.anchor) > 0
+	case r.Seq == b.anchorSeq+1:
+		bad = before.Cmp(b.anchor) != 0
+	default:
+		bad = before.Cmp(b.anchor) < 0
+	}
+	if bad {
+		return fmt.Errorf("receipt seq %d: cumulative_charged %s, cost %s: the node's account of the channel said %s was charged by seq %d",
+			r.Seq, cum, r.Cost, b.anchor, b.anchorSeq)
+	}
+	return nil
+}
+
+// resync takes the node's account of the channel, ch (its answer to
+// sync), and adopts its charged within the bound of docs/protocol.md
+// ("Resync"): the node's charged + reserved, less the max cost of the
+// agent's own jobs in flight, may not exceed the highest voucher signed,
+// nor the costs of the receipts held plus the credit, whichever is
+// larger. Adopted, the charged is the anchor the receipts that come are
+// held to, and raises the basis of the vouchers. What it adds, and what
+// is reserved for others' jobs, takes the credit left; beyond it the
+// credit is raised by as much (as receipts read back from the store
+// raise it), and lowered again as receipts at or below the anchor's seq
+// explain the charge. An account above the bound, or below a receipt
+// held, marks the book bad; now reports that it did so now, rather than
+// before.
+func (b *book) resync(ch *wire.Channel) (now bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bad != nil {
+		return false, b.bad
+	}
+	switch {
+	case ch.ChannelID != b.channel:
+		return true, b.failLocked(fmt.Errorf("the node answered sync with the account of channel %s, not %s", ch.ChannelID, b.channel))
+	case ch.Charged == nil || ch.Reserved == nil:
+		return true, b.failLocked(fmt.Errorf("the node answered sync without charged or reserved"))
+	}
+	f := b.receipts.Figures()
+	charged, reserved := ch.Charged.Big(), ch.Reserved.Big()
+	// A receipt seq below one held is an account older than that receipt
+	// (its job was charged after the node read it): nothing to adopt, but
+	// the bound holds all the same.
+	current := ch.ReceiptSeq >= f.LastSeq && (b.anchor == nil || ch.ReceiptSeq >= b.anchorSeq)
+	if current && (charged.Cmp(f.Charged) < 0 || b.anchor != nil && charged.Cmp(b.anchor) < 0) {
+		return true, b.failLocked(fmt.Errorf("the node says channel %s was charged %s by receipt seq %d, less than its receipts, or its earlier account, say was charged by seq %d",
+			b.channel, charged, ch.ReceiptSeq, max(f.LastSeq, b.anchorSeq)))
+	}
+	owed := new(big.Int).Add(charged, reserved)
+	owed.Sub(owed, b.pending)
+	bound := new(big.Int).Add(f.Costs, b.credit)
+	if b.signed.Cmp(bound) > 0 {
+		bound.Set(b.signed)
+	}
+	if owed.Cmp(bound) > 0 {
+		return true, b.failLocked(&ChargeError{
+			Channel: b.channel, Seq: ch.ReceiptSeq, Charged: charged, Reserved: reserved,
+			InFlight: new(big.Int).Set(b.pending), Signed: new(big.Int).Set(b.signed), Costs: f.Costs,
+			Credit: new(big.Int).Set(b.credit), Bound: bound,
+		})
+	}
+	if !current {
+		return false, nil
+	}
+	// What the charge adds to the basis, and what is reserved for jobs
+	// not the agent's (of a process before a restart, of another client),
+	// whose charges will show as gaps, take the credit left: the part not
+	// spent on gaps. The rest, which only the vouchers signed allow, is
+	// added to the credit; receipts at or below the anchor's seq take
+	// back what the charge added.
+	basis := b.basisLocked(&f)
+	more := new(big.Int).Sub(charged, basis)
+	if more.Sign() < 0 {
+		more.SetInt64(0)
+	}
+	others := new(big.Int).Sub(reserved, b.pending)
+	if others.Sign() < 0 {
+		others.SetInt64(0)
+	}
+	left := new(big.Int).Sub(b.credit, basis.Sub(basis, f.Costs))
+	if add := new(big.Int).Add(more, others); add.Cmp(left) > 0 {
+		add.Sub(add, left)
+		b.credit.Add(b.credit, add)
+		b.adopted.Add(b.adopted, bigMin(add, more))
+	}
+	if more.Sign() > 0 {
+		b.anchor, b.anchorSeq = charged, ch.ReceiptSeq
+	}
+	return false, nil
+}
+
+// signedUpTo notes that a voucher of amount was signed.
+func (b *book) signedUpTo(amount *big.Int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if amount.Cmp(b.signed) > 0 {
+		b.signed.Set(amount)
+	}
+}
+
+func bigMin(x, y *big.Int) *big.Int {
+	if x.Cmp(y) < 0 {
+		return new(big.Int).Set(x)
+	}
+	return new(big.Int).Set(y)
 }
 
 // load adds r, read back from the store with its signature verified,
@@ -186,9 +349,14 @@ func (b *book) badErr() error {
 }
 
 // basisLocked is what vouchers build on: the costs of the receipts held,
-// plus their gaps up to the credit.
+// plus their gaps up to the credit. The gaps reach up to the charged
+// adopted from the node while no receipt held is above it.
 func (b *book) basisLocked(f *wire.ReceiptFigures) *big.Int {
-	gaps := new(big.Int).Sub(f.Charged, f.Costs)
+	charged := f.Charged
+	if b.anchor != nil && b.anchor.Cmp(charged) > 0 {
+		charged = b.anchor
+	}
+	gaps := new(big.Int).Sub(charged, f.Costs)
 	if gaps.Cmp(b.credit) > 0 {
 		gaps.Set(b.credit)
 	}
@@ -252,6 +420,11 @@ type Account struct {
 	// a gap"). With every receipt held, ReceiptCosts = Charged.
 	InFlight, Committed *big.Int
 	Jobs                int // in flight
+	// Signed is the highest voucher amount signed on the channel, as far
+	// as the agent knows (across restarts, by its store's record): the
+	// most the provider can claim with them. It bounds what a resync
+	// adopts (docs/protocol.md, "Resync").
+	Signed *big.Int
 	// Untrusted is why the provider is no longer paid, if it is not.
 	Untrusted error
 }
@@ -264,6 +437,7 @@ func (b *book) account() Account {
 		Channel: b.channel, Charged: f.Charged, ReceiptCosts: f.Costs, Receipts: f.Held, Verified: f.Verified,
 		LastSeq: f.LastSeq, Gaps: f.LastSeq - uint64(f.Held),
 		InFlight: new(big.Int).Set(b.pending), Jobs: len(b.inflight), Untrusted: b.bad,
+		Signed: new(big.Int).Set(b.signed),
 	}
 	a.Committed = b.basisLocked(&f)
 	a.Committed.Add(a.Committed, a.InFlight)

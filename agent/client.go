@@ -43,7 +43,10 @@ type Config struct {
 	// signed for; it may be shared by several clients.
 	Budget *Budget
 	// Store, when set, keeps every receipt on disk (fsynced before Submit
-	// returns) and is read back by Dial: charged state survives restarts.
+	// returns), and the highest voucher signed (fsynced before it is
+	// sent), and is read back by Dial: charged state survives restarts,
+	// and receipts lost from it are recovered from the node within what
+	// was signed (docs/protocol.md, "Resync").
 	Store *Store
 	// TopUp, when set, keeps the channel funded by its policy, checked in
 	// the background after every paid job.
@@ -94,8 +97,10 @@ type Config struct {
 	// build on the costs of the receipts held plus at most
 	// SharedChargeCap of those gaps, so a provider can make this client
 	// sign for at most SharedChargeCap more than its own jobs cost
-	// (docs/protocol.md, "Receipts above a gap"). nil or zero: the
-	// channel is this client's alone.
+	// (docs/protocol.md, "Receipts above a gap"). The same cap bounds what
+	// the client adopts of the other clients' charges and reservations
+	// when the node refuses its voucher as too low and it resyncs
+	// ("Resync"). nil or zero: the channel is this client's alone.
 	SharedChargeCap *big.Int
 
 	// Dialer dials the endpoint; default websocket.DefaultDialer.
@@ -218,6 +223,14 @@ type Result struct {
 // account of a channel): the vouchers it signs assume it sees every job,
 // and another client's charges are refused as gaps its own jobs cannot
 // fill, unless Config.SharedChargeCap allows them.
+//
+// Before its first job, and when the node refuses a voucher as too low,
+// it reads the node's account of the channel (Sync) and adopts the
+// charge its receipts lack within a bound of what it knows itself: the
+// highest voucher it signed, or its receipts' costs plus its gap credit
+// (docs/protocol.md, "Resync"). A refused job is then submitted once
+// more; an account beyond the bound marks the provider untrusted
+// (CodeUnaccountedCharge).
 type Client struct {
 	cfg      Config
 	domain   *contracts.Domain
@@ -241,7 +254,6 @@ type Client struct {
 	jobs      map[string]*job
 	slots     chan struct{} // one per job running; sized by max_jobs_in_flight
 	closed    bool
-	syncs     []chan syncReply
 	toppingUp bool
 }
 
@@ -252,6 +264,13 @@ type conn struct {
 	wmu    sync.Mutex    // one writer at a time
 	done   chan struct{} // closed when its reader has returned
 	err    error         // why, set before done is closed
+
+	smu sync.Mutex
+	// syncs are the syncs sent on the connection and not yet answered,
+	// in order: the node answers them in order. A waiter that gave up
+	// stays, so that the answers after it go to their own. Guarded by
+	// smu.
+	syncs []chan syncReply
 }
 
 type syncReply struct {
@@ -327,12 +346,21 @@ func (c *Client) reload() error {
 	if err != nil {
 		return &Error{Op: "dial", Code: CodeBadReceipt, Message: "reload receipts", Err: err}
 	}
+	// What was signed: the store's record, and the vouchers of the
+	// receipts' jobs (stores written before it was kept).
+	signed, err := c.cfg.Store.Signed(c.cfg.Channel)
+	if err != nil {
+		return &Error{Op: "dial", Code: CodeBadReceipt, Message: "reload the vouchers signed", Err: err}
+	}
 	// Every stored receipt's signature is verified, those kept unverified
 	// by the batch rule too; the provider is marked untrusted once all
 	// are read.
 	var untrusted error
 	for i := range recs {
 		r := &recs[i]
+		if r.Voucher != nil && (*big.Int)(r.Voucher).Cmp(signed) > 0 {
+			signed = r.Voucher.Big()
+		}
 		if r.Rejected != "" {
 			untrusted = cmp.Or(untrusted, fmt.Errorf("provider %s sent a receipt that failed: %s", r.Provider, r.Rejected))
 			continue
@@ -356,6 +384,7 @@ func (c *Client) reload() error {
 		}
 	}
 	c.book.loaded()
+	c.book.signedUpTo(signed)
 	if untrusted != nil {
 		c.book.markBad(untrusted)
 	}
@@ -686,10 +715,10 @@ func (c *Client) read(cn *conn) {
 			}
 			if we, ok := m.(*wire.Error); ok {
 				c.log.Warn("the node reports", "code", we.Code, "message", we.Message)
-				c.answerSync(syncReply{err: remoteError("sync", "", we)})
+				cn.answerSync(syncReply{err: remoteError("sync", "", we)})
 			}
 		case *wire.Channel:
-			c.answerSync(syncReply{ch: m})
+			cn.answerSync(syncReply{ch: m})
 		}
 	}
 }
@@ -708,13 +737,15 @@ func (c *Client) route(id string, ev event) {
 	}
 }
 
-func (c *Client) answerSync(r syncReply) {
-	c.mu.Lock()
+// answerSync hands the node's answer to the oldest sync waiting for one;
+// its channel has room for it.
+func (cn *conn) answerSync(r syncReply) {
+	cn.smu.Lock()
 	var w chan syncReply
-	if len(c.syncs) > 0 {
-		w, c.syncs = c.syncs[0], c.syncs[1:]
+	if len(cn.syncs) > 0 {
+		w, cn.syncs = cn.syncs[0], cn.syncs[1:]
 	}
-	c.mu.Unlock()
+	cn.smu.Unlock()
 	if w != nil {
 		w <- r
 	}
@@ -722,16 +753,19 @@ func (c *Client) answerSync(r syncReply) {
 
 // Sync asks the node for the channel's state as its ledger holds it: the
 // deposit it sees, charged, reserved, claimed, its highest voucher and
-// last receipt seq. What the node says is not proof; receipts are.
+// last receipt seq. What the node says is not proof; receipts are. (The
+// client reads it by itself before its first job and after a
+// voucher_too_low, and adopts the charged within a bound: see
+// docs/protocol.md, "Resync".)
 func (c *Client) Sync(ctx context.Context) (*wire.Channel, error) {
 	cn, err := c.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	w := make(chan syncReply, 1)
-	c.mu.Lock()
-	c.syncs = append(c.syncs, w)
-	c.mu.Unlock()
+	cn.smu.Lock()
+	cn.syncs = append(cn.syncs, w)
+	cn.smu.Unlock()
 	if err := cn.write(&wire.Sync{ChannelID: c.cfg.Channel}); err != nil {
 		return nil, &Error{Op: "sync", Code: CodeUnreachable, Retryable: true, Err: err}
 	}

@@ -60,6 +60,20 @@ func (e *env) dial(t testing.TB, cfg agent.Config) *agent.Client {
 	return c
 }
 
+// withStore dials a client whose receipts a store keeps in a new
+// directory; it returns the client, its config and the directory.
+func (e *env) withStore(t testing.TB) (*agent.Client, agent.Config, string) {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := agent.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config()
+	cfg.Store = store
+	return e.dial(t, cfg), cfg, dir
+}
+
 // reopen closes c and dials again with cfg, its store read back from dir.
 func (e *env) reopen(t testing.TB, c *agent.Client, cfg agent.Config, dir string) *agent.Client {
 	t.Helper()
@@ -459,11 +473,8 @@ func TestBadReceiptUntrusts(t *testing.T) {
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			dir := t.TempDir()
-			store, _ := agent.OpenStore(dir)
-			cfg := e.config()
-			cfg.Store = store
-			c := e.dial(t, cfg)
+			c, cfg, dir := e.withStore(t)
+			store := cfg.Store
 			if _, err := c.Submit(t.Context(), chat("good")); err != nil {
 				t.Fatal(err)
 			}

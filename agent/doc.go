@@ -26,7 +26,13 @@
 //     pipelined on one connection; a receipt above a gap in seq is taken
 //     only while the jobs in flight can fill the gap (docs/protocol.md,
 //     "Receipts above a gap"), so a provider cannot have the agent sign
-//     for charges it cannot explain.
+//     for charges it cannot explain. A client short of receipts (lost
+//     with a crash or an old store, or charged by another client) reads
+//     the node's account of the channel before its first job and after
+//     a voucher_too_low, and adopts its charge only within the highest
+//     voucher it signed or its receipts plus its gap credit
+//     (docs/protocol.md, "Resync"); beyond that the provider is
+//     untrusted (CodeUnaccountedCharge).
 //   - Every receipt is verified: the provider's signature, the channel,
 //     the job id, the output's hash, a cost within the job's max cost and
 //     the offer's price, and a cumulative_charged that follows the
@@ -36,8 +42,9 @@
 //     verify the signature on fewer receipts, every other check kept,
 //     within a bound docs/protocol.md states ("Verifying receipts in
 //     batches"). A Store appends each receipt, fsynced, to a
-//     JSON-lines file per channel, for audit; Dial reads them back, so the
-//     charged state survives a restart.
+//     JSON-lines file per channel, for audit, and records each higher
+//     voucher before it is sent; Dial reads them back, so the charged
+//     state and what was promised survive a restart.
 //   - Budget is the mandate: allowed providers and assets, and per asset a
 //     per-job max, a total cap and a rolling per-hour cap. A job over
 //     budget is refused before anything is signed, with an *Error whose

@@ -496,3 +496,89 @@ func TestRealNodeVerifyReceiptsInBatches(t *testing.T) {
 		t.Fatalf("claimed on chain %s; receipts add up to %s", claimed, sum)
 	}
 }
+
+// TestRealNodeResync (docs/protocol.md, "Resync"): a client whose store
+// lost its last receipts reads the real node's account of the channel and
+// resumes paying, each voucher the ledger's charged + the job's max cost;
+// two clients of one channel that share no account take turns, each
+// recovering from the voucher_too_low the other's charges cause. What
+// the node's ledger charged and settlement claimed is what the results
+// cost, to the wei.
+func TestRealNodeResync(t *testing.T) {
+	e := startStack(t, devstack.Options{})
+	o := e.offer(t, common.Address{})
+	job := func(name string, i int) agent.Job {
+		return agent.Job{ID: fmt.Sprint(name, i), Messages: prompt(i), MaxTokens: uint64(4 + i%8)}
+	}
+	settled := func(t *testing.T, id common.Hash, paid *big.Int) {
+		t.Helper()
+		if charged, _ := e.ledgerCharged(t, id); charged.Cmp(paid) != 0 {
+			t.Fatalf("ledger charged %s; the results cost %s", charged, paid)
+		}
+		e.settle(t)
+		if claimed := nodetest.Claimed(t, e.stack.Chain.Client(), e.stack.Deployment, id); claimed.Cmp(paid) != 0 {
+			t.Fatalf("claimed on chain %s; the results cost %s", claimed, paid)
+		}
+	}
+
+	t.Run("receipts lost", func(t *testing.T) {
+		signer, id := e.open(t, o, big.NewInt(1e12))
+		dir := t.TempDir()
+		store, _ := agent.OpenStore(dir)
+		cfg := agent.Config{Offer: o, Signer: signer, Channel: id, Store: store}
+		c := e.dial(t, cfg)
+		paid := new(big.Int)
+		for i := range 5 {
+			res, err := c.Submit(t.Context(), job("before-", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			paid.Add(paid, res.Cost)
+		}
+		c.Close()
+		store.Close()
+		keepReceipts(t, dir, id, 2)
+		cfg.Store, _ = agent.OpenStore(dir)
+		c = e.dial(t, cfg)
+		for i := range 3 {
+			jb := job("after-", i)
+			charged, _ := e.ledgerCharged(t, id)
+			res, err := c.Submit(t.Context(), jb)
+			if err != nil {
+				t.Fatalf("job %d after the loss: %v", i, err)
+			}
+			want, _, _ := o.MaxCost(&wire.ChatRequest{Messages: jb.Messages, MaxTokens: jb.MaxTokens})
+			if want.Add(want, charged); res.Voucher.Cmp(want) != 0 {
+				t.Fatalf("job %d: voucher %s, want the ledger's charged %s + the max cost = %s", i, res.Voucher, charged, want)
+			}
+			paid.Add(paid, res.Cost)
+		}
+		if a := c.Account(); a.Charged.Cmp(paid) != 0 || a.Committed.Cmp(paid) != 0 {
+			t.Fatalf("SDK account %+v; the results cost %s", a, paid)
+		}
+		settled(t, id, paid)
+	})
+
+	t.Run("two clients take turns", func(t *testing.T) {
+		signer, id := e.open(t, o, big.NewInt(1e12))
+		cfg := agent.Config{Offer: o, Signer: signer, Channel: id, SharedChargeCap: big.NewInt(1e12)}
+		clients := []*agent.Client{e.dial(t, cfg), e.dial(t, cfg)}
+		paid := new(big.Int)
+		for i := range 8 {
+			res, err := clients[i%2].Submit(t.Context(), job("turn-", i))
+			if err != nil {
+				t.Fatalf("job %d: %v", i, err)
+			}
+			// Each client's first job reads the account before it is sent;
+			// every later one is refused once, too low after the other's.
+			if want := min(i/2+1, 2); res.Attempts != want {
+				t.Errorf("job %d took %d submissions; want %d", i, res.Attempts, want)
+			}
+			paid.Add(paid, res.Cost)
+		}
+		if a := clients[1].Account(); a.Charged.Cmp(paid) != 0 {
+			t.Fatalf("the last client's account %+v; the results cost %s", a, paid)
+		}
+		settled(t, id, paid)
+	})
+}

@@ -39,6 +39,12 @@ const (
 	CodeChannelClosed   Code = "channel_closed"     // the channel is closed or being withdrawn
 	CodeChannelTooSmall Code = "channel_too_small"  // the channel's remaining deposit cannot pay for the job; top up
 	CodeNoChannel       Code = "no_channel"         // the payer has no open channel to the provider in the asset, and none was to be opened
+	// CodeUnaccountedCharge: the node's account of the channel (a sync
+	// answer) claims more than the agent's receipts, vouchers and gap
+	// credit account for, or contradicts its receipts; the provider is now
+	// untrusted (docs/protocol.md, "Resync").
+	CodeUnaccountedCharge Code = "unaccounted_charge"
+	CodeStore             Code = "store" // the receipt store could not record a voucher before it was sent; nothing was sent
 )
 
 // Error is the SDK's error: an operation, a stable code and a cause. For an
@@ -127,4 +133,30 @@ func assetName(a common.Address) string {
 		return "ETH"
 	}
 	return a.Hex()
+}
+
+// ChargeError is a node's account of a channel (its answer to sync) that
+// the agent refused: beyond the agent's own jobs in flight, it claims more
+// than the highest voucher the agent signed and more than the agent's
+// receipts plus its gap credit (docs/protocol.md, "Resync"). It is the
+// Err, joined with ErrUntrusted, of an *Error whose Code is
+// CodeUnaccountedCharge.
+type ChargeError struct {
+	Channel common.Hash
+	// The node's figures: charged at receipt seq Seq, and reserved for
+	// the jobs in flight on the channel.
+	Seq               uint64
+	Charged, Reserved *big.Int
+	// The agent's: the max cost of its own jobs in flight, the highest
+	// voucher it signed, the costs of the receipts it holds and its gap
+	// credit; Bound = max(Signed, Costs + Credit).
+	InFlight, Signed, Costs, Credit, Bound *big.Int
+}
+
+func (e *ChargeError) Error() string {
+	over := new(big.Int).Add(e.Charged, e.Reserved)
+	over.Sub(over, e.InFlight)
+	over.Sub(over, e.Bound)
+	return fmt.Sprintf("the node says channel %s was charged %s by receipt seq %d, with %s reserved; beyond the %s of this agent's own jobs in flight that is %s more than it can account for: the highest voucher it signed is %s, its receipts cost %s and its gap credit is %s",
+		e.Channel, e.Charged, e.Seq, e.Reserved, e.InFlight, over, e.Signed, e.Costs, e.Credit)
 }

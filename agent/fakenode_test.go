@@ -37,13 +37,14 @@ type fakeNode struct {
 	srv      *httptest.Server
 
 	// Hooks; set before the first job.
-	jobTime      time.Duration                            // how long a job runs
-	jobTimeFn    func(id string) time.Duration            // overrides jobTime
-	refuse       func(id string, attempt int) *wire.Error // an error instead of running (nil: run)
-	drop         func(id string, attempt int) bool        // close the connection after accepting
-	mutate       func(id string, res *wire.Result)        // change the result sent (not the one kept)
-	challenge    func(c *wire.Challenge)                  // change the challenge
-	cancelOnDrop bool                                     // a dropped connection cancels its jobs (else they run to the end)
+	jobTime      time.Duration                             // how long a job runs
+	jobTimeFn    func(id string) time.Duration             // overrides jobTime
+	refuse       func(id string, attempt int) *wire.Error  // an error instead of running (nil: run)
+	drop         func(id string, attempt int) bool         // close the connection after accepting
+	mutate       func(id string, res *wire.Result)         // change the result sent (not the one kept)
+	challenge    func(c *wire.Challenge)                   // change the challenge
+	onSync       func(n int, st *wire.Channel) *wire.Error // change the n-th answer to sync (from 0), or answer an error
+	cancelOnDrop bool                                      // a dropped connection cancels its jobs (else they run to the end)
 
 	mu sync.Mutex
 	// guarded by mu
@@ -60,6 +61,7 @@ type fakeNode struct {
 	runs     map[string]int
 	conns    int
 	live     []*fakeConn
+	syncs    int
 }
 
 type fakeJob struct {
@@ -190,7 +192,15 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st := &wire.Channel{ChannelID: m.ChannelID, Deposit: wire.AmountOf(1 << 40),
 				Charged: wire.NewAmount(n.charged[m.ChannelID]), Reserved: wire.NewAmount(n.reserved[m.ChannelID]),
 				Claimed: wire.AmountOf(0), Voucher: wire.NewAmount(n.vouchers[m.ChannelID]), ReceiptSeq: n.seq[m.ChannelID]}
+			syncs, hook := n.syncs, n.onSync
+			n.syncs++
 			n.mu.Unlock()
+			if hook != nil {
+				if e := hook(syncs, st); e != nil {
+					c.send(e)
+					continue
+				}
+			}
 			c.send(st)
 		case *wire.Ping:
 			c.send(&wire.Pong{Nonce: m.Nonce})
@@ -297,16 +307,22 @@ func (n *fakeNode) job(c *fakeConn, signer common.Address, s *wire.Submit) {
 		out = 1024
 	}
 	maxCost := n.price.Cost(s.Request.InputTokenBound(), out)
-	if v := s.Voucher.Amount.Big(); v.Cmp(n.vouchers[s.ChannelID]) > 0 {
-		n.vouchers[s.ChannelID] = v
-		n.lastSig[s.ChannelID] = s.Voucher.Signature
+	// The highest voucher, this one or one held, must cover the job; a
+	// refused voucher is not kept.
+	highest := n.vouchers[s.ChannelID]
+	if v := s.Voucher.Amount.Big(); v.Cmp(highest) > 0 {
+		highest = v
 	}
 	need := new(big.Int).Add(n.charged[s.ChannelID], n.reserved[s.ChannelID])
 	need.Add(need, maxCost)
-	if n.vouchers[s.ChannelID].Cmp(need) < 0 {
+	if highest.Cmp(need) < 0 {
 		n.mu.Unlock()
-		c.send(wire.NewError(s.ID, wire.CodeVoucherTooLow, "voucher %s, need %s", n.vouchers[s.ChannelID], need))
+		c.send(wire.NewError(s.ID, wire.CodeVoucherTooLow, "voucher %s, need %s", highest, need))
 		return
+	}
+	if highest != n.vouchers[s.ChannelID] {
+		n.vouchers[s.ChannelID] = highest
+		n.lastSig[s.ChannelID] = s.Voucher.Signature
 	}
 	n.reserved[s.ChannelID].Add(n.reserved[s.ChannelID], maxCost)
 	j := &fakeJob{body: body, done: make(chan struct{}), cancel: make(chan struct{}), conn: c, maxCost: maxCost}

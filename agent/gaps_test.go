@@ -60,18 +60,19 @@ func TestGapForgedJumpUntrusts(t *testing.T) {
 	}
 }
 
-// Two clients on one channel (the same signer): without SharedChargeCap
-// the second takes the first's charge for a provider's jump and refuses
-// it; with it, the charge is taken up to the cap, and the second's
-// vouchers build on it. (The second signs its first voucher with
-// headroom: it knows nothing of the first's charge yet.)
+// Two clients on one channel (the same signer): the second reads the
+// node's account before its first job, which claims the first's charge.
+// Without SharedChargeCap it can account for none of it, and refuses it
+// before it signs anything; with it, the charge is adopted up to the cap,
+// and the second's vouchers build on it, tight. (Without the account, its
+// first voucher would have been too low, and a voucher signed ahead would
+// have brought the first's charge as a gap, refused as a jump.)
 func TestGapSharedChannel(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprint("shared ", shared), func(t *testing.T) {
 			e := newEnv(t)
 			a := e.dial(t, e.config())
 			cfg := e.config()
-			cfg.VoucherHeadroom = big.NewInt(1 << 20)
 			if shared {
 				cfg.SharedChargeCap = big.NewInt(1 << 40)
 			}
@@ -80,15 +81,24 @@ func TestGapSharedChannel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rb, err := b.Submit(t.Context(), chat("from b"))
+			submits, _ := e.node.stats(e.channel)
+			jb := chat("from b")
+			rb, err := b.Submit(t.Context(), jb)
 			if !shared {
-				if agent.CodeOf(err) != agent.CodeBadReceipt || !strings.Contains(err.Error(), "receipts not held") {
+				var ce *agent.ChargeError
+				if agent.CodeOf(err) != agent.CodeUnaccountedCharge || !errors.Is(err, agent.ErrUntrusted) || !errors.As(err, &ce) || ce.Charged.Cmp(ra.Cost) != 0 {
 					t.Fatalf("the other client's charge taken: %v", err)
+				}
+				if after, _ := e.node.stats(e.channel); after != submits {
+					t.Fatal("b signed a voucher for a charge it cannot account for")
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if want := new(big.Int).Add(ra.Cost, maxCost(e.offer, jb)); rb.Voucher.Cmp(want) != 0 {
+				t.Fatalf("b's voucher %s, want a's charge + the job's max cost = %s", rb.Voucher, want)
 			}
 			acct := b.Account()
 			both := new(big.Int).Add(ra.Cost, rb.Cost)

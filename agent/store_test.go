@@ -105,3 +105,92 @@ func TestBudgetRollingHour(t *testing.T) {
 		t.Fatal(r, err)
 	}
 }
+
+// The record of the vouchers signed keeps the highest amount, synced
+// before it is sent; a torn last line is skipped and cut before the next
+// one, and it is no receipt file: Channels does not list it, and the
+// receipts file of the channel stays as it was.
+func TestStoreSigned(t *testing.T) {
+	dir := t.TempDir()
+	ch := common.HexToHash("0x01")
+	s, _ := agent.OpenStore(dir)
+	for _, v := range []int64{5000, 7000, 6000} {
+		if err := s.RecordSigned(ch, big.NewInt(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	path := filepath.Join(dir, strings.ToLower(ch.Hex())+".vouchers.jsonl")
+	raw, _ := os.ReadFile(path)
+	if n := strings.Count(string(raw), "\n"); n != 2 {
+		t.Fatalf("%d lines for two higher amounts:\n%s", n, raw)
+	}
+	os.WriteFile(path, append(raw, `{"time":"2024-01-01T00:00:00Z","amount":"9`...), 0o600)
+	s, _ = agent.OpenStore(dir)
+	if v, err := s.Signed(ch); err != nil || v.Cmp(big.NewInt(7000)) != 0 {
+		t.Fatalf("signed %v, %v; want 7000", v, err)
+	}
+	if err := s.RecordSigned(ch, big.NewInt(8000)); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = agent.OpenStore(dir)
+	if v, err := s.Signed(ch); err != nil || v.Cmp(big.NewInt(8000)) != 0 {
+		t.Fatalf("signed %v, %v; want 8000", v, err)
+	}
+	if chans, err := s.Channels(); err != nil || len(chans) != 0 {
+		t.Fatalf("channels %v, %v", chans, err)
+	}
+	if recs, err := s.Load(ch); err != nil || len(recs) != 0 {
+		t.Fatalf("records %v, %v", recs, err)
+	}
+	if v, err := s.Signed(common.HexToHash("0x02")); err != nil || v.Sign() != 0 {
+		t.Fatalf("a channel never paid from: %v, %v", v, err)
+	}
+}
+
+// FuzzStoreSigned reads any file as the record of the vouchers signed: it
+// never panics, and what it reads it keeps: a higher amount recorded
+// after it is read back, a lower one changes nothing.
+func FuzzStoreSigned(f *testing.F) {
+	f.Add([]byte(`{"time":"2024-01-01T00:00:00Z","amount":"7000"}` + "\n"))
+	f.Add([]byte(`{"time":"2024-01-01T00:00:00Z","amount":"7000"}` + "\n" + `{"amount":"1`))
+	f.Add([]byte(`{"amount":"115792089237316195423570985008687907853269984665640564039457584007913129639935"}` + "\n"))
+	f.Add([]byte(`{"amount":7000}` + "\n"))
+	f.Add([]byte(`{"amount":"-1"}` + "\n\n"))
+	f.Add([]byte("\n\n{}\n"))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		dir := t.TempDir()
+		ch := common.HexToHash("0x01")
+		if err := os.WriteFile(filepath.Join(dir, strings.ToLower(ch.Hex())+".vouchers.jsonl"), file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := agent.OpenStore(dir)
+		v, err := s.Signed(ch)
+		if err != nil {
+			return
+		}
+		if v.Sign() < 0 {
+			t.Fatalf("signed %s", v)
+		}
+		// The amounts to record: one lower, and one higher unless v is
+		// the highest an amount may be.
+		want := new(big.Int).Add(v, big.NewInt(1))
+		if _, err := wire.NewAmount(want).MarshalJSON(); err != nil {
+			want.Set(v)
+		}
+		for _, a := range []*big.Int{new(big.Int).Sub(v, big.NewInt(1)), want} {
+			if a.Sign() < 0 {
+				continue
+			}
+			if err := s.RecordSigned(ch, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		s, _ = agent.OpenStore(dir)
+		got, err := s.Signed(ch)
+		if err != nil || got.Cmp(want) != 0 {
+			t.Fatalf("read %s, recorded %s: read back %v, %v", v, want, got, err)
+		}
+	})
+}

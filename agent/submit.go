@@ -40,6 +40,8 @@ type job struct {
 	resubmitted bool // the current id was submitted again after a dropped connection
 	chunkSeq    uint64
 	cancelSent  bool
+	resynced    bool     // a voucher_too_low had the client resync: the job is not submitted again for another
+	floor       *big.Int // after a resync, the least voucher the node's account asks for the job
 }
 
 // Submit pays for one job and returns its result, its receipt verified.
@@ -182,6 +184,10 @@ func (c *Client) run(j *job) {
 			c.finish(j, nil, withJob(err, j.id))
 			return
 		}
+		if err := c.syncFirst(j); err != nil {
+			c.finish(j, nil, err)
+			return
+		}
 		if err := c.send(j, cn); err != nil {
 			c.finish(j, nil, err)
 			return
@@ -193,6 +199,13 @@ func (c *Client) run(j *job) {
 		case out.dropped:
 			j.resubmitted = j.maybeHeld
 			c.log.Info("connection dropped; submitting again", "job", j.id)
+		case out.resync != nil:
+			// Submitted again at once, with a voucher on the figures the
+			// resync adopted.
+			if err := c.resync(j, out.resync); err != nil {
+				c.finish(j, nil, err)
+				return
+			}
 		case out.retry != nil && out.retry.Code == wire.CodeJobInProgress:
 			// The id still runs from an earlier submission: wait for its
 			// outcome as long as the node lets a job run, not a number of
@@ -284,9 +297,15 @@ func (c *Client) send(j *job, cn *conn) error {
 	if err != nil {
 		return &Error{Op: "submit", Code: CodeUntrusted, JobID: j.id, Message: err.Error(), Err: ErrUntrusted}
 	}
+	if j.floor != nil && need.Cmp(j.floor) < 0 {
+		need = j.floor
+	}
 	amount, sig, err := c.voucherFor(need)
 	if err != nil {
 		return &Error{Op: "submit", Code: CodeBadJob, JobID: j.id, Err: err}
+	}
+	if err := c.promise(amount); err != nil {
+		return &Error{Op: "submit", Code: CodeStore, JobID: j.id, Message: "the voucher could not be recorded; it was not sent", Err: err}
 	}
 	contract := c.cfg.Deployment.PaymentChannels
 	m := &wire.Submit{
@@ -314,6 +333,7 @@ type outcome struct {
 	done    bool        // the job ended (finish was called)
 	dropped bool        // the connection dropped: submit again
 	retry   *wire.Error // a retryable error: wait and submit again
+	resync  *wire.Error // voucher_too_low: resync, and submit again
 }
 
 // await waits for the end of one submission on cn.
@@ -417,6 +437,18 @@ func (c *Client) jobError(j *job, we *wire.Error) (outcome, bool) {
 		}
 	case code == wire.CodeCancelled && c.cancelled(j):
 		c.finish(j, nil, remoteError("submit", j.id, we))
+		return outcome{done: true}, true
+	case code == wire.CodeVoucherTooLow && !c.cancelled(j):
+		if !j.resynced {
+			j.resynced = true
+			return outcome{resync: we}, true
+		}
+		// The node's account moved past what the resync covered: another
+		// client pays from the channel, and its jobs started meanwhile.
+		e := remoteError("submit", j.id, we)
+		e.Message += "; again after a resync, so the channel's charges moved meanwhile: another client (not of this Payer) pays from it. Submit again, or pay from the channel through one Payer"
+		e.Retryable = true
+		c.finish(j, nil, e)
 		return outcome{done: true}, true
 	case we.Retryable && !c.cancelled(j):
 		if refused {
