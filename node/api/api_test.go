@@ -245,6 +245,27 @@ func encodeLoose(m *wire.Submit) ([]byte, error) {
 	return []byte(strings.Replace(string(frame), `"messages":[{"role":"user","content":"x"}]`, `"messages":[]`, 1)), nil
 }
 
+// TestSyncBesideReads: a sync whose channel must be read from the chain
+// does not hold the connection's other frames, and a second sync waits
+// for the first rather than running beside it.
+func TestSyncBesideReads(t *testing.T) {
+	f := newFixture(t, nil)
+	a := f.newAgent(tusd, 1_000_000)
+	c := f.connect(a)
+	hold := make(chan struct{})
+	f.chans.setHold(hold)
+	c.send(&wire.Sync{ChannelID: [32]byte{1}})
+	c.ping() // read and answered while the sync waits for the chain
+	c.send(&wire.Sync{ChannelID: a.channel})
+	f.chans.setHold(nil)
+	hold <- struct{}{} // the first sync's lookup only: the second waits for the first
+	c.expectError("", wire.CodeUnknownChannel)
+	close(hold)
+	if st := expect[*wire.Channel](c); st.ChannelID != a.channel {
+		t.Fatalf("second sync answered for %s", st.ChannelID)
+	}
+}
+
 func TestHandshake(t *testing.T) {
 	t.Run("submit and sync before hello", func(t *testing.T) {
 		f := newFixture(t, nil)
@@ -580,16 +601,12 @@ func TestCancelAndTimeout(t *testing.T) {
 		a := f.newAgent(tusd, 1_000_000_000)
 		c := f.connect(a)
 		hold := make(chan struct{})
-		f.chans.mu.Lock()
-		f.chans.hold = hold
-		f.chans.mu.Unlock()
+		f.chans.setHold(hold)
 		m := f.submit(a, "j", modelBuiltin, "q", 0, false)
 		c.send(m)
 		c.send(&wire.Cancel{ID: "j"})
 		c.ping() // the cancel was read
-		f.chans.mu.Lock()
-		f.chans.hold = nil
-		f.chans.mu.Unlock()
+		f.chans.setHold(nil)
 		close(hold)
 		c.expectError("j", wire.CodeCancelled)
 		if st := f.channel(a); st.Charged.Sign() != 0 || st.Reserved.Sign() != 0 {

@@ -51,6 +51,7 @@ type conn struct {
 	readerDone chan struct{}
 	writerDone chan struct{}
 	served     chan struct{} // closed once serve has cleaned up
+	syncing    chan struct{} // holds a token while a sync is answered (see startSync)
 
 	mu sync.Mutex
 	// guarded by mu:
@@ -71,6 +72,7 @@ func newConn(s *Server, ws *websocket.Conn, nc *wsconn.Conn) *conn {
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
 		served:     make(chan struct{}),
+		syncing:    make(chan struct{}, 1),
 		jobs:       map[string]*connJob{},
 	}
 	c.queue.wake = make(chan struct{}, 1)
@@ -228,7 +230,7 @@ func (c *conn) handle(data []byte) {
 	case *wire.Cancel:
 		c.cancel(m.ID)
 	case *wire.Sync:
-		c.sync(m)
+		c.startSync(m)
 	case *wire.Ping:
 		c.send(&wire.Pong{Nonce: m.Nonce})
 	default:

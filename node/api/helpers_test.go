@@ -34,6 +34,13 @@ type fakeChannels struct {
 	hold chan struct{} // when set, each Lookup waits for a value from it
 }
 
+// setHold makes each Lookup wait for a value from hold (nil: none).
+func (f *fakeChannels) setHold(hold chan struct{}) {
+	f.mu.Lock()
+	f.hold = hold
+	f.mu.Unlock()
+}
+
 func (f *fakeChannels) Lookup(_ context.Context, id common.Hash) (chainwatch.Channel, error) {
 	f.mu.Lock()
 	hold := f.hold

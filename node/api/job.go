@@ -638,14 +638,44 @@ func assetName(a common.Address) string {
 	return a.Hex()
 }
 
-// sync answers a sync with the channel's state, to its signer only.
-func (c *conn) sync(m *wire.Sync) {
+// syncTimeout bounds a sync's wait for the chain, when the channel is
+// new to the node and must be read from it.
+const syncTimeout = 10 * time.Second
+
+// startSync answers a sync beside the read loop: a channel the node has
+// not seen is read from the chain, which may take a while, and the
+// connection's other frames (submits, cancels) must not wait for it. One
+// sync is answered at a time on a connection; the read loop waits for the
+// one before to start the next, so an agent that floods syncs slows only
+// its own connection.
+func (c *conn) startSync(m *wire.Sync) {
 	s := c.s
 	if !c.authed() {
 		c.send(wire.NewError("", wire.CodeNotAuthenticated, "sync before ready: answer the challenge first"))
 		return
 	}
-	ctx := s.ctx
+	c.syncing <- struct{}{}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		<-c.syncing
+		c.send(shuttingDown(""))
+		return
+	}
+	s.work.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.work.Done()
+		defer func() { <-c.syncing }()
+		c.sync(m)
+	}()
+}
+
+// sync answers a sync with the channel's state, to its signer only.
+func (c *conn) sync(m *wire.Sync) {
+	s := c.s
+	ctx, cancel := context.WithTimeout(s.ctx, syncTimeout)
+	defer cancel()
 	ch, err := s.opts.Channels.Lookup(ctx, m.ChannelID)
 	if err != nil {
 		c.send(lookupError("", m.ChannelID, err))
