@@ -183,6 +183,8 @@ type Server struct {
 	cancel context.CancelCauseFunc
 	// work counts the submits being handled and the jobs running.
 	work sync.WaitGroup
+	// runners run the submits' goroutines (see pool).
+	runners *pool
 
 	mu sync.Mutex
 	// guarded by mu:
@@ -193,6 +195,10 @@ type Server struct {
 	jobs    map[jobKey]*job        // jobs being authorized or running
 	running int                    // of jobs, those accepted
 }
+
+// maxIdleRunners is the most submit goroutines kept waiting for the next
+// submit: a few times the jobs a busy node has in flight.
+const maxIdleRunners = 2048
 
 // errShutdown is the cause of the jobs cancelled at a shutdown's deadline.
 var errShutdown = errors.New("api: shutting down")
@@ -227,8 +233,9 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:   opts,
-		domain: opts.Deployment.Domain(),
+		opts:    opts,
+		domain:  opts.Deployment.Domain(),
+		runners: newPool(maxIdleRunners),
 		limits: wire.Limits{
 			MaxFrameBytes:           uint64(lim.MaxFrameBytes),
 			MaxMessages:             uint64(lim.MaxMessages),
@@ -399,6 +406,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-c.served
 	}
 	s.cancel(errShutdown)
+	s.runners.Close()
 	return err
 }
 

@@ -112,10 +112,10 @@ func (c *conn) submit(m *wire.Submit) {
 	cj := &connJob{}
 	c.jobs[m.ID] = cj
 	c.mu.Unlock()
-	go func() {
+	s.runners.Go(func() {
 		defer s.work.Done()
 		c.handleSubmit(m, cj)
-	}()
+	})
 }
 
 // handleSubmit decides a submit: refused, attached to the job of its id
