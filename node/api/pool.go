@@ -1,6 +1,9 @@
 package api
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // pool runs functions on goroutines that, once done, wait for the next
 // one instead of exiting. A submit's goroutine runs its whole job, and a
@@ -12,6 +15,7 @@ import "sync/atomic"
 type pool struct {
 	next    chan func() // unbuffered: a send succeeds only into a waiting goroutine
 	stop    chan struct{}
+	close   sync.Once
 	idle    atomic.Int32
 	maxIdle int32
 	started atomic.Int64 // goroutines started, for tests
@@ -47,6 +51,6 @@ func (p *pool) run(f func()) {
 	}
 }
 
-// Close ends the waiting goroutines. Go still works after it, on new
-// goroutines that exit when done.
-func (p *pool) Close() { close(p.stop) }
+// Close ends the waiting goroutines; a second Close does nothing. Go
+// still works after it, on new goroutines that exit when done.
+func (p *pool) Close() { p.close.Do(func() { close(p.stop) }) }

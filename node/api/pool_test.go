@@ -34,6 +34,7 @@ func TestPoolReusesGoroutines(t *testing.T) {
 	waitFor(t, func() bool { return p.idle.Load() == 4 })
 
 	p.Close()
+	p.Close() // a second Close does nothing
 	waitFor(t, func() bool { return p.idle.Load() == 0 })
 	ran := make(chan struct{})
 	p.Go(func() { close(ran) }) // still runs after Close
