@@ -20,6 +20,9 @@ connection, and reports:
     signature) and WITH it (every voucher checked and recorded durably,
     every receipt signed by the node and verified by the agent), their
     ratio, and what payment adds to latency;
+  - the CPU time (user and system) the node and the load generator spent
+    a job in each run: the price of payment in CPU, which moves less than
+    jobs per second when other work shares the machine;
   - how many of the paid receipts' signatures the agents verified: all
     of them by default; with --verify-every N fewer, never N receipts
     left without a verified one above them, by the rule of
@@ -72,12 +75,13 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(w, "load\t%d connections × %d in flight, %d output tokens a job, voucher headroom %d jobs, %s\n\n",
 		rep.Agents, rep.InFlight, rep.MaxTokens, rep.Headroom, verify)
-	fmt.Fprintf(w, "\tjobs/s\tp50\tp99\tfailed\n")
+	fmt.Fprintf(w, "\tjobs/s\tp50\tp99\tfailed\tCPU a job: node\tload generator\n")
 	for _, p := range []struct {
 		name string
 		ph   bench.Phase
 	}{{"unpaid", rep.Unpaid}, {"paid", rep.Paid}} {
-		fmt.Fprintf(w, "%s\t%.0f\t%.2f ms\t%.2f ms\t%d of %d\n", p.name, p.ph.JobsPerSec, p.ph.P50Millis, p.ph.P99Millis, p.ph.Failed, p.ph.Jobs)
+		fmt.Fprintf(w, "%s\t%.0f\t%.2f ms\t%.2f ms\t%d of %d\t%.0f µs\t%.0f µs\n", p.name, p.ph.JobsPerSec, p.ph.P50Millis, p.ph.P99Millis,
+			p.ph.Failed, p.ph.Jobs, p.ph.NodeCPUMicros, p.ph.AgentCPUMicros)
 	}
 	fmt.Fprintf(w, "\npaid/unpaid\t%.2f\n", rep.Ratio)
 	fmt.Fprintf(w, "paid receipts\t%d, %d signatures verified\n", rep.Receipts.Held, rep.Receipts.Verified)

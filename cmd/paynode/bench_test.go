@@ -38,6 +38,8 @@ func TestBenchVerifyEvery(t *testing.T) {
 		switch {
 		case rep.Paid.Jobs != 400 || rep.Paid.Failed != 0 || r.Held != 400:
 			t.Fatalf("report %+v", rep)
+		case rep.Unpaid.NodeCPUMicros <= 0 || rep.Paid.NodeCPUMicros <= 0 || rep.Unpaid.AgentCPUMicros <= 0 || rep.Paid.AgentCPUMicros <= 0:
+			t.Fatalf("CPU a job: unpaid %+v, paid %+v", rep.Unpaid, rep.Paid)
 		case every == "" && (rep.VerifyEvery != 1 || r.Verified != 400):
 			t.Fatalf("default: every %d, %d of %d verified", rep.VerifyEvery, r.Verified, r.Held)
 		case every == "16" && (rep.VerifyEvery != 16 || r.Verified == 0 || r.Verified > 400/4):

@@ -21,6 +21,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -86,6 +87,11 @@ type Phase struct {
 	JobsPerSec float64 `json:"jobsPerSecond"`
 	P50Millis  float64 `json:"p50Ms"`
 	P99Millis  float64 `json:"p99Ms"`
+	// NodeCPUMicros and AgentCPUMicros are the CPU time (user and
+	// system) the node's process and the load generator's spent a job
+	// during the run, in microseconds; 0 where /proc cannot tell.
+	NodeCPUMicros  float64 `json:"nodeCpuPerJobUs"`
+	AgentCPUMicros float64 `json:"loadGeneratorCpuPerJobUs"`
 }
 
 // Report is what a run measured.
@@ -298,16 +304,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if _, err := phase(ctx, paidAgents, min(opts.Jobs/10, 2000), opts, "warm-p"); err != nil {
 		return nil, err
 	}
+	pid := child.Process.Pid
 	say("%d jobs without payment", opts.Jobs)
 	if rep.Unpaid, err = profiled(opts.CPUProfile, "unpaid", func() (Phase, error) {
-		return phase(ctx, unpaidAgents, opts.Jobs, opts, "u")
+		return cpuPerJob(pid, func() (Phase, error) { return phase(ctx, unpaidAgents, opts.Jobs, opts, "u") })
 	}); err != nil {
 		return nil, err
 	}
 	say("%d paid jobs", opts.Jobs)
 	before := receipts(paidAgents)
 	if rep.Paid, err = profiled(opts.CPUProfile, "paid", func() (Phase, error) {
-		return phase(ctx, paidAgents, opts.Jobs, opts, "p")
+		return cpuPerJob(pid, func() (Phase, error) { return phase(ctx, paidAgents, opts.Jobs, opts, "p") })
 	}); err != nil {
 		return nil, err
 	}
@@ -426,6 +433,50 @@ func idle(ctx context.Context, pid int, info devInfo, n int) (Idle, error) {
 		return Idle{}, err
 	}
 	return Idle{Conns: n, RSSBefore: before, RSSAfter: after, BytesPerConn: (after - before) / int64(n)}, nil
+}
+
+// cpuPerJob runs a phase and fills in the CPU time the node's process
+// (pid) and this one spent a job during it.
+func cpuPerJob(pid int, run func() (Phase, error)) (Phase, error) {
+	node0, nerr := cpuTime(strconv.Itoa(pid))
+	self0, serr := cpuTime("self")
+	ph, err := run()
+	if err != nil || ph.Jobs == 0 {
+		return ph, err
+	}
+	if node1, err := cpuTime(strconv.Itoa(pid)); err == nil && nerr == nil {
+		ph.NodeCPUMicros = float64((node1 - node0).Microseconds()) / float64(ph.Jobs)
+	}
+	if self1, err := cpuTime("self"); err == nil && serr == nil {
+		ph.AgentCPUMicros = float64((self1 - self0).Microseconds()) / float64(ph.Jobs)
+	}
+	return ph, nil
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times: 100
+// on every architecture Go supports.
+const clockTicks = 100
+
+// cpuTime reads the user and system CPU time a process has used from
+// /proc/PID/stat (PID may be "self").
+func cpuTime(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("cpu time: %w (Linux only)", err)
+	}
+	// The command name, in parentheses, may hold spaces: the fields
+	// counted from the state, the third, start after its last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, errors.New("cpu time: /proc/PID/stat too short")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("cpu time: %w", err)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
 // rss reads a process's resident set size from /proc.
