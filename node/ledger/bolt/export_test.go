@@ -50,3 +50,10 @@ func HoldSyncs(s *Store) (release func()) {
 // BreakJournal closes the journal's file under the writer, so that the
 // next group commit fails to write.
 func BreakJournal(s *Store) { _ = s.journal.f.Close() }
+
+// Queued is how many writes wait for the writer to take them.
+func Queued(s *Store) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}

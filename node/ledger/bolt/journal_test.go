@@ -336,9 +336,10 @@ func unanswered(t *testing.T, what string, errc <-chan error) {
 }
 
 // TestWriterAppliesDuringSync checks that the writer goes on applying
-// writes while a group commit is on its way to the disk, that the writes
-// applied meanwhile are answered and seen by reads only once their own
-// group commit is durable, and that they are all there after a crash.
+// writes while a group commit is on its way to the disk, when writes
+// wait to be applied as it begins, that the writes applied meanwhile are
+// answered and seen by reads only once their own group commit is
+// durable, and that they are all there after a crash.
 func TestWriterAppliesDuringSync(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -353,21 +354,46 @@ func TestWriterAppliesDuringSync(t *testing.T) {
 		})
 		return err
 	}
+	queued := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); bolt.Queued(s) != n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d writes queued, want %d", bolt.Queued(s), n)
+			}
+		}
+	}
+	// Hold the writer inside a write (gate) with "first" and a second
+	// held write (gate2) queued behind it; they form one batch.
+	gate, gate2 := make(chan struct{}), make(chan struct{})
+	holding, holding2 := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 2)
+	go func() { held <- bolt.Apply(ctx, s, func() error { close(holding); <-gate; return nil }) }()
+	<-holding
+	first := make(chan error, 1)
+	go func() { first <- reserve("first", false) }()
+	queued(1)
+	go func() { held <- bolt.Apply(ctx, s, func() error { close(holding2); <-gate2; return nil }) }()
+	queued(2)
+	close(gate)
+	if err := answer(t, "the write holding the writer", held); err != nil {
+		t.Fatal(err)
+	}
 	before := s.Stats().Commits
 	release := bolt.HoldSyncs(s)
 	defer release()
 
-	first := make(chan error, 1)
-	go func() { first <- reserve("first", false) }()
-	unanswered(t, "the first reserve", first)
-
-	// The writer is not held by the group commit in flight: a NoWait
-	// reserve is applied and answered at once.
+	// A NoWait reserve queued while the batch is applied: the group commit
+	// of "first" then goes beside the writer, and the writer, not held by
+	// it, applies and answers the reserve at once.
+	<-holding2
 	noWait := make(chan error, 1)
 	go func() { noWait <- reserve("applied", true) }()
+	queued(1)
+	close(gate2)
 	if err := answer(t, "a NoWait reserve while a group commit is held", noWait); err != nil {
 		t.Fatal(err)
 	}
+	unanswered(t, "the first reserve", first)
 	// Its charge waits for the group commit after the one in flight.
 	charge := make(chan error, 1)
 	go func() {
@@ -382,7 +408,7 @@ func TestWriterAppliesDuringSync(t *testing.T) {
 	}
 
 	release()
-	for what, errc := range map[string]chan error{"the first reserve": first, "the charge": charge} {
+	for what, errc := range map[string]chan error{"the first reserve": first, "the second held write": held, "the charge": charge} {
 		if err := answer(t, what, errc); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}

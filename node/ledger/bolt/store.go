@@ -639,7 +639,7 @@ func (s *Store) run() {
 			// One group commit at a time: the ops applied meanwhile go
 			// in the next, when this one ends and wakes the writer.
 		case open.waiting || (len(open.ops) > open.flushed && !now.Before(open.flushBy)):
-			s.flush(open)
+			open = s.flush(open)
 		}
 	}
 }
@@ -743,7 +743,11 @@ func (s *Store) rebuild(open *openTx) *openTx {
 // which writes their effects to the journal, syncs it, publishes the
 // effects to reads and answers the ops, beside the writer. No other
 // group commit may be in flight: records are written one after another.
-func (s *Store) flush(open *openTx) {
+// When no op waits to be applied, the writer makes the group commit
+// itself: there is nothing to overlap it with, and a lone write then
+// costs no hand-off between goroutines. It returns the transaction still
+// open, or nil when the store failed.
+func (s *Store) flush(open *openTx) *openTx {
 	g := &groupCommit{
 		ops:  open.ops[open.flushed:len(open.ops):len(open.ops)],
 		gen:  s.journal.gen,
@@ -766,10 +770,18 @@ func (s *Store) flush(open *openTx) {
 		s.commits.Add(1)
 		s.ops.Add(uint64(len(g.ops)))
 		finish(g.ops, nil)
-		return
+		return open
 	}
 	open.sync = g
-	go s.sync(g)
+	s.mu.Lock()
+	idle := len(s.queue) == 0
+	s.mu.Unlock()
+	if !idle {
+		go s.sync(g)
+		return open
+	}
+	s.sync(g)
+	return s.synced(open)
 }
 
 // sync is a group commit's own goroutine: it makes the record durable,
