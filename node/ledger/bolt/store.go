@@ -19,10 +19,11 @@
 // throughput grows with concurrency while each caller still returns only
 // once its write is on disk.
 //
-// The group commit runs beside the writer, one at a time: while one
-// record is being written and synced, the writer goes on applying the
-// operations that arrive, and they form the next record, written as
-// soon as the one before is on disk. So the writer's time is that of
+// Under load the group commit runs beside the writer, one at a time:
+// when operations wait to be applied as a record is handed over, the
+// writer goes on applying them while the record is written and synced,
+// and they form the next record, written as soon as the one before is on
+// disk. With nothing queued the writer makes the group commit itself. So the writer's time is that of
 // applying, not applying plus waiting for the disk. Records reach the
 // journal in the order of their operations and the replay stops at the
 // first torn one, so an operation that returned never depends on one
