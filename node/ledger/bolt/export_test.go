@@ -57,3 +57,10 @@ func Queued(s *Store) int {
 	defer s.mu.Unlock()
 	return len(s.queue)
 }
+
+// SlowSyncs makes every group commit wait d before it writes, as a slow
+// disk's sync would.
+func SlowSyncs(s *Store, d time.Duration) {
+	hook := func() { time.Sleep(d) }
+	s.syncHook.Store(&hook)
+}

@@ -20,10 +20,11 @@
 // once its write is on disk.
 //
 // Under load the group commit runs beside the writer, one at a time:
-// when operations wait to be applied as a record is handed over, the
-// writer goes on applying them while the record is written and synced,
-// and they form the next record, written as soon as the one before is on
-// disk. With nothing queued the writer makes the group commit itself. So the writer's time is that of
+// when operations wait to be applied as a record is handed over, or came
+// during the last group commit, the writer goes on applying them while
+// the record is written and synced, and they form the next record,
+// written as soon as the one before is on disk. On an idle store the
+// writer makes the group commit itself. So the writer's time is that of
 // applying, not applying plus waiting for the disk. Records reach the
 // journal in the order of their operations and the replay stops at the
 // first torn one, so an operation that returned never depends on one
@@ -182,6 +183,10 @@ type Store struct {
 	// The buffers of the last group commit, for the writer's next.
 	spareRec     []byte
 	spareEffects []pending
+	// overlapped: writes came while the last group commit was made (they
+	// were applied beside it, or queued behind it), so the next one goes
+	// beside the writer too. The writer's.
+	overlapped bool
 	// syncHook, when set (tests), runs in each group commit before it
 	// writes.
 	syncHook atomic.Pointer[func()]
@@ -569,8 +574,9 @@ type groupCommit struct {
 	gen     uint64
 	off     int64
 
-	done chan struct{} // closed when it ended; err is set then
-	err  error
+	done       chan struct{} // closed when it ended; err is set then
+	err        error
+	handedOver bool // made beside the writer, not by it
 }
 
 // run is the writer: it drains the queue in batches until closed.
@@ -744,10 +750,11 @@ func (s *Store) rebuild(open *openTx) *openTx {
 // which writes their effects to the journal, syncs it, publishes the
 // effects to reads and answers the ops, beside the writer. No other
 // group commit may be in flight: records are written one after another.
-// When no op waits to be applied, the writer makes the group commit
-// itself: there is nothing to overlap it with, and a lone write then
-// costs no hand-off between goroutines. It returns the transaction still
-// open, or nil when the store failed.
+// When no op waits to be applied and none came during the last group
+// commit, the writer makes the group commit itself: there is nothing to
+// overlap it with, and a lone write then costs no hand-off between
+// goroutines. It returns the transaction still open, or nil when the
+// store failed.
 func (s *Store) flush(open *openTx) *openTx {
 	g := &groupCommit{
 		ops:  open.ops[open.flushed:len(open.ops):len(open.ops)],
@@ -775,13 +782,17 @@ func (s *Store) flush(open *openTx) *openTx {
 	}
 	open.sync = g
 	s.mu.Lock()
-	idle := len(s.queue) == 0
+	queued := len(s.queue) > 0
 	s.mu.Unlock()
-	if !idle {
+	if queued || s.overlapped {
+		g.handedOver = true
 		go s.sync(g)
 		return open
 	}
 	s.sync(g)
+	s.mu.Lock()
+	s.overlapped = len(s.queue) > 0
+	s.mu.Unlock()
 	return s.synced(open)
 }
 
@@ -825,6 +836,9 @@ func (s *Store) synced(open *openTx) *openTx {
 	}
 	clear(g.effects) // let the published keys and values go with the epoch
 	s.spareRec, s.spareEffects = g.rec[:journalHeaderLen], g.effects[:0]
+	if g.handedOver {
+		s.overlapped = len(open.ops) > open.flushed
+	}
 	return open
 }
 
