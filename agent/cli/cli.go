@@ -203,7 +203,7 @@ func (s *session) close() {
 func connect(ctx context.Context, c *chainFlags, k *keyFlags) (*session, error) {
 	d, err := contracts.LoadDeployment(c.deployment)
 	if err != nil {
-		return nil, fmt.Errorf("deployment: %w", err)
+		return nil, err // "deployment file: ...", with its path
 	}
 	s := &session{d: d, assets: map[common.Address]agent.Asset{}}
 	if k != nil {

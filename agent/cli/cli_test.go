@@ -40,6 +40,16 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// A deployment file that cannot be read is said once, with its path.
+func TestDeploymentFileError(t *testing.T) {
+	missing := t.TempDir() + "/deployment.json"
+	var out, errb bytes.Buffer
+	err := (&cli.Main{Stdout: &out, Stderr: &errb}).Run(t.Context(), []string{"offers", "--deployment", missing})
+	if err == nil || !strings.HasPrefix(err.Error(), "deployment file: open "+missing) {
+		t.Fatalf("offers with a missing deployment file: %v", err)
+	}
+}
+
 // Every command's --help teaches: a summary, the usage line, examples and
 // the flags.
 func TestHelp(t *testing.T) {

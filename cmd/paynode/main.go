@@ -86,10 +86,24 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return fmt.Errorf("paynode %s: %w", args[0], err)
+		return &commandError{cmd: args[0], err: err}
 	}
 	return nil
 }
+
+// commandError is a subcommand's error, said as "paynode CMD: ...". The
+// packages behind a command prefix their errors with their own name,
+// which for `paynode agent` is the command's: it is said once.
+type commandError struct {
+	cmd string
+	err error
+}
+
+func (e *commandError) Error() string {
+	return "paynode " + e.cmd + ": " + strings.TrimPrefix(e.err.Error(), e.cmd+": ")
+}
+
+func (e *commandError) Unwrap() error { return e.err }
 
 // Exit prints err on one line and returns the process exit code: 0 on
 // success, 2 for a usage error, 1 for anything else.
