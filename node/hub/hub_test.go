@@ -269,6 +269,22 @@ func TestFailCodes(t *testing.T) {
 		if !strings.Contains(e.Message, "backend said no") {
 			t.Errorf("%s: message %q lost the worker's", code, e.Message)
 		}
+		if e.Retryable != want.Retryable() {
+			t.Errorf("%s: retryable %v without the worker's flag, want the code's default %v", code, e.Retryable, want.Retryable())
+		}
+	}
+	// The worker's flag overrides the code's default, either way.
+	for _, flag := range []bool{false, true} {
+		res := runAsync(t, t.Context(), h, model, nil)
+		a := w.readAssign()
+		code := wire.CodeUpstreamError // retryable by default
+		if flag {
+			code = wire.CodeUnknownModel // not retryable by default
+		}
+		w.send(&wire.Fail{ID: a.ID, Code: code, Message: "backend said no", Retryable: &flag})
+		if e := wantCode(t, wait(t, res).err, code); e.Retryable != flag {
+			t.Errorf("%s with retryable %v: the agent is told %v", code, flag, e.Retryable)
+		}
 	}
 }
 

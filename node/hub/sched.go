@@ -437,9 +437,14 @@ func failCode(c wire.Code) wire.Code {
 	return wire.CodeWorkerFailed
 }
 
-// failEnd is the end of a task its worker failed with f.
+// failEnd is the end of a task its worker failed with f: the worker's
+// retryable flag, when it sent one, overrides the code's default.
 func failEnd(f *wire.Fail) *end {
-	return &end{err: wire.NewError("", failCode(f.Code), "%s", f.Message)}
+	e := wire.NewError("", failCode(f.Code), "%s", f.Message)
+	if f.Retryable != nil {
+		e.Retryable = *f.Retryable
+	}
+	return &end{err: e}
 }
 
 // addWorker registers w; it reports false when the hub is closed.

@@ -327,7 +327,11 @@ func (m *Done) sizeHint() int { return 96 + len(m.ID) }
 func (m *Fail) appendFields(b []byte) []byte {
 	b = appendString(key(b, "id"), m.ID)
 	b = appendString(key(b, "code"), string(m.Code))
-	return appendString(key(b, "message"), m.Message)
+	b = appendString(key(b, "message"), m.Message)
+	if m.Retryable != nil {
+		b = appendBool(key(b, "retryable"), *m.Retryable)
+	}
+	return b
 }
 
 func (m *Fail) sizeHint() int { return 64 + len(m.ID) + len(m.Code) + len(m.Message) }

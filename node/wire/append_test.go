@@ -43,6 +43,7 @@ func appenderCases() []Message {
 		&Cancel{ID: hard},
 		&Done{ID: hard},
 		&Fail{ID: hard, Code: CodeCancelled, Message: hard},
+		&Fail{ID: hard, Code: CodeUpstreamError, Message: hard, Retryable: new(false)},
 	)
 }
 
@@ -153,6 +154,7 @@ func FuzzAppendMatchesJSON(f *testing.F) {
 			&Cancel{ID: id},
 			&Done{ID: id, Usage: Usage{InputTokens: n, OutputTokens: n >> 1}},
 			&Fail{ID: id, Code: CodeUpstreamError, Message: text},
+			&Fail{ID: id, Code: CodeUpstreamError, Message: text, Retryable: &flag},
 		}
 		sub2 := *sub
 		sub2.Model, sub2.Offer = role, AmountOf(n)

@@ -306,6 +306,11 @@ type Fail struct {
 	ID      string `json:"id"`
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
+	// Retryable, when set, is whether the same request may succeed if
+	// run again, which the worker knows better than the code: a backend
+	// that refused the request (a 4xx) refuses it again. When absent, the
+	// code's default holds.
+	Retryable *bool `json:"retryable,omitempty"`
 }
 
 // ---- node → worker ----

@@ -176,7 +176,7 @@ func samples() []sample {
 		{"models drain", WorkerToNode, &Models{}},
 		{"worker chunk", WorkerToNode, &Chunk{ID: "n-42", Seq: 3, Delta: ""}},
 		{"done", WorkerToNode, &Done{ID: "n-42", Usage: Usage{InputTokens: 42, OutputTokens: 180}}},
-		{"fail", WorkerToNode, &Fail{ID: "n-42", Code: CodeUpstreamError, Message: "backend answered 503"}},
+		{"fail", WorkerToNode, &Fail{ID: "n-42", Code: CodeUpstreamError, Message: "backend answered 503", Retryable: new(true)}},
 		{"worker ping", WorkerToNode, &Ping{}},
 
 		{"registered", NodeToWorker, &Registered{MaxFrameBytes: DefaultMaxFrameBytes}},

@@ -451,11 +451,18 @@ func Request(model string, r *wire.ChatRequest) executor.ChatRequest {
 //	cancelled            cancelled
 //	bad_request, other   worker_failed (the node validated the request; this
 //	                     worker cannot run it, another may)
+//
+// An upstream failure carries the executor's retryable flag: a request
+// the backend refused is not retryable, although upstream_error is by
+// default.
 func FailFor(id string, err error) *wire.Fail {
 	code := wire.CodeWorkerFailed
+	var retryable *bool
 	switch executor.CodeOf(err) {
 	case executor.CodeUpstreamError, executor.CodeUpstreamRejected:
 		code = wire.CodeUpstreamError
+		r := executor.IsRetryable(err)
+		retryable = &r
 	case executor.CodeJobTimeout:
 		code = wire.CodeJobTimeout
 	case executor.CodeCancelled:
@@ -465,7 +472,7 @@ func FailFor(id string, err error) *wire.Fail {
 	if len(msg) > maxFailMessage {
 		msg = strings.ToValidUTF8(msg[:maxFailMessage], "")
 	}
-	return &wire.Fail{ID: id, Code: code, Message: msg}
+	return &wire.Fail{ID: id, Code: code, Message: msg, Retryable: retryable}
 }
 
 // maxFailMessage bounds a fail's message: it is for logs, not a dump.

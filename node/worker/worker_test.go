@@ -462,21 +462,27 @@ func TestRequest(t *testing.T) {
 }
 
 func TestFailFor(t *testing.T) {
+	yes, no := true, false
 	for _, c := range []struct {
-		err  error
-		code wire.Code
+		err       error
+		code      wire.Code
+		retryable *bool // nil: not sent, the code's default holds
 	}{
-		{executor.Errorf(executor.CodeUpstreamError, true, "503"), wire.CodeUpstreamError},
-		{executor.Errorf(executor.CodeUpstreamRejected, false, "400 unknown model"), wire.CodeUpstreamError},
-		{executor.Errorf(executor.CodeJobTimeout, false, "late"), wire.CodeJobTimeout},
-		{executor.Errorf(executor.CodeCancelled, false, "stop"), wire.CodeCancelled},
-		{executor.Errorf(executor.CodeBadRequest, false, "model"), wire.CodeWorkerFailed},
-		{errors.New("panic-ish"), wire.CodeWorkerFailed},
-		{executor.Errorf(executor.CodeUpstreamError, true, "%s", strings.Repeat("é", 2000)), wire.CodeUpstreamError},
+		{executor.Errorf(executor.CodeUpstreamError, true, "503"), wire.CodeUpstreamError, &yes},
+		{executor.Errorf(executor.CodeUpstreamError, false, "malformed answer"), wire.CodeUpstreamError, &no},
+		{executor.Errorf(executor.CodeUpstreamRejected, false, "400 unknown model"), wire.CodeUpstreamError, &no},
+		{executor.Errorf(executor.CodeJobTimeout, false, "late"), wire.CodeJobTimeout, nil},
+		{executor.Errorf(executor.CodeCancelled, false, "stop"), wire.CodeCancelled, nil},
+		{executor.Errorf(executor.CodeBadRequest, false, "model"), wire.CodeWorkerFailed, nil},
+		{errors.New("panic-ish"), wire.CodeWorkerFailed, nil},
+		{executor.Errorf(executor.CodeUpstreamError, true, "%s", strings.Repeat("é", 2000)), wire.CodeUpstreamError, &yes},
 	} {
 		f := worker.FailFor("n-1", c.err)
 		if f.ID != "n-1" || f.Code != c.code || f.Message == "" || len(f.Message) > 1024 {
 			t.Errorf("%v: %+v, want code %s", c.err, f, c.code)
+		}
+		if (f.Retryable == nil) != (c.retryable == nil) || f.Retryable != nil && *f.Retryable != *c.retryable {
+			t.Errorf("%v: retryable %v, want %v", c.err, f.Retryable, c.retryable)
 		}
 		if _, err := wire.Encode(f); err != nil {
 			t.Errorf("%v: %v", c.err, err)
