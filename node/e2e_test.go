@@ -306,3 +306,27 @@ func startPaying(t *testing.T, ctx context.Context, opts devstack.Options) (*dev
 	a.ChannelID, a.Price = id, n.Offers()[0].Offer.Price
 	return stack, a, signer
 }
+
+// TestReplayCountedOnce: a resubmitted job id is answered with the first
+// result, replayed, and the load generator counts its cost once, so its
+// charged figure stays the node's.
+func TestReplayCountedOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	stack, a, _ := startPaying(t, ctx, devstack.Options{NoSync: true})
+	first, err := a.Run(ctx, nodetest.Job{ID: "again", MaxTokens: 8})
+	if err != nil || first.Err != nil {
+		t.Fatalf("first: %+v, %v", first, err)
+	}
+	second, err := a.Run(ctx, nodetest.Job{ID: "again", MaxTokens: 8})
+	if err != nil || second.Err != nil || !second.Result.Replayed || second.Result.Receipt.Seq != first.Result.Receipt.Seq {
+		t.Fatalf("resubmission: %+v, %v; want the first result replayed", second, err)
+	}
+	st, err := stack.Node.Ledger().Channel(ctx, a.ChannelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost := first.Result.Cost.Big(); a.Charged().Cmp(cost) != 0 || st.Charged.Cmp(cost) != 0 {
+		t.Fatalf("charged: agent %s, node %s; want the one job's cost %s", a.Charged(), st.Charged, cost)
+	}
+}

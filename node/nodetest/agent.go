@@ -323,15 +323,19 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 				if m.Cost.Big().Cmp(maxCost) > 0 {
 					return out, fmt.Errorf("job %s: charged %s above its max cost %s", job.ID, m.Cost, maxCost)
 				}
+				dup := false
 				if !a.NoVerify {
-					if err := a.check(m, maxCost); err != nil {
+					var err error
+					if dup, err = a.check(m, maxCost); err != nil {
 						return out, fmt.Errorf("job %s: %w", job.ID, err)
 					}
 				}
 				a.mu.Lock()
 				a.committed.Sub(a.committed, maxCost)
-				a.committed.Add(a.committed, m.Cost.Big())
-				a.charged.Add(a.charged, m.Cost.Big())
+				if !dup { // a replay of a receipt held already was counted then
+					a.committed.Add(a.committed, m.Cost.Big())
+					a.charged.Add(a.charged, m.Cost.Big())
+				}
 				settled = true
 				idle := len(a.pending) == 1
 				a.mu.Unlock()
@@ -348,29 +352,29 @@ func (a *Agent) Run(ctx context.Context, job Job) (Outcome, error) {
 }
 
 // check checks a result as docs/protocol.md asks of an agent, and holds
-// its receipt.
-func (a *Agent) check(m *wire.Result, maxCost *big.Int) error {
+// its receipt; dup reports a receipt held already (a replayed result).
+func (a *Agent) check(m *wire.Result, maxCost *big.Int) (dup bool, err error) {
 	r := &m.Receipt
 	if err := m.Check(a.ChannelID); err != nil {
-		return fmt.Errorf("receipt seq %d: %w", r.Seq, err)
+		return false, fmt.Errorf("receipt seq %d: %w", r.Seq, err)
 	}
 	if p := a.Price.Cost(r.InputTokens, r.OutputTokens); r.Cost.Big().Cmp(p) > 0 {
-		return fmt.Errorf("receipt seq %d: cost %s above the price %s of its usage", r.Seq, r.Cost, p)
+		return false, fmt.Errorf("receipt seq %d: cost %s above the price %s of its usage", r.Seq, r.Cost, p)
 	}
 	return a.accept(r, maxCost)
 }
 
 // accept checks r against the receipts held by seq and holds it,
-// verifying signatures as VerifyEvery says.
-func (a *Agent) accept(r *wire.Receipt, maxCost *big.Int) error {
+// verifying signatures as VerifyEvery says; dup reports one held already.
+func (a *Agent) accept(r *wire.Receipt, maxCost *big.Int) (dup bool, err error) {
 	// Without a batch rule every signature is verified: here, outside the
 	// lock, so that results ending together verify theirs together. One
 	// that fails is verified again by Take, which says why.
 	checked := a.VerifyEvery <= 1 && r.Verify(a.domain, a.provider) == nil
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, _, err := a.bookLocked().Take(r, maxCost, nil, checked)
-	return err
+	dup, _, err = a.bookLocked().Take(r, maxCost, nil, checked)
+	return dup, err
 }
 
 // bookLocked returns the receipt book, made on first use.

@@ -111,7 +111,7 @@ func TestVerifyEvery(t *testing.T) {
 			rs[i], rs[j] = rs[j], rs[i]
 		}
 		for _, m := range rs {
-			if err := a.check(m, maxCost); err != nil {
+			if _, err := a.check(m, maxCost); err != nil {
 				t.Fatalf("every %d, seq %d: %v", every, m.Receipt.Seq, err)
 			}
 			if open := a.uncovered(); open >= max(every, 1) {
@@ -140,7 +140,7 @@ func TestVerifyEveryForgery(t *testing.T) {
 	taken := 0
 	var err error
 	for _, m := range results(a, sign, 60, func(seq uint64) bool { return seq >= 11 }, nil) {
-		if err = a.check(m, maxCost); err != nil {
+		if _, err = a.check(m, maxCost); err != nil {
 			break
 		}
 		if m.Receipt.Seq >= 11 {
@@ -160,7 +160,7 @@ func TestVerifyEveryForgery(t *testing.T) {
 		rc.CumulativeCharged.Sub(rc.CumulativeCharged, big.NewInt(1))
 	}
 	for _, m := range results(a, sign, 30, func(seq uint64) bool { return seq == 13 }, lower) {
-		err = a.check(m, maxCost)
+		_, err = a.check(m, maxCost)
 		if m.Receipt.Seq < 14 && err != nil {
 			t.Fatalf("seq %d: %v", m.Receipt.Seq, err)
 		}
