@@ -108,6 +108,7 @@ type Node struct {
 	registry   *prometheus.Registry
 	offers     []offers.Registered
 	assets     assets
+	scrapeRows *recent[[]moneyRow] // the money rows the metrics sources of a scrape share
 
 	apiLn, metricsLn   net.Listener
 	apiSrv, metricsSrv *http.Server
@@ -138,12 +139,14 @@ func New(cfg *config.Config, opts Options) (*Node, error) {
 	if opts.Version == "" {
 		opts.Version = version()
 	}
-	return &Node{
+	n := &Node{
 		cfg: cfg, opts: opts, log: opts.Log,
 		provider: crypto.PubkeyToAddress(opts.Key.PublicKey),
 		registry: opts.Registry,
 		failed:   make(chan struct{}),
-	}, nil
+	}
+	n.scrapeRows = &recent[[]moneyRow]{ttl: time.Second, now: time.Now, load: n.money}
+	return n, nil
 }
 
 func (n *Node) progress(format string, args ...any) {

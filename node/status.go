@@ -289,7 +289,7 @@ func (n *Node) sources() metrics.Sources {
 		Money: func() []metrics.AssetMoney {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			rows, err := n.money(ctx)
+			rows, err := n.scrapeRows.get(ctx)
 			if err != nil {
 				return nil
 			}
@@ -356,7 +356,7 @@ func (n *Node) sources() metrics.Sources {
 		AtRisk: func() []metrics.ChannelAtRisk {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			rows, err := n.money(ctx)
+			rows, err := n.scrapeRows.get(ctx)
 			if err != nil {
 				return nil
 			}
